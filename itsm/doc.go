@@ -1,0 +1,2 @@
+// Package itsm is the shared vocabulary of itsmkit.
+package itsm
