@@ -130,6 +130,10 @@ type TransitionError struct {
 	State string
 	// Action is the action that was tried.
 	Action string
+	// UnknownState is set when the lifecycle does not define State at
+	// all, such as a state read from storage that a newer or older
+	// lifecycle renamed.
+	UnknownState bool
 	// UnknownAction is set when the lifecycle does not define Action at
 	// all.
 	UnknownAction bool
@@ -146,7 +150,7 @@ type TransitionError struct {
 
 // Forbidden reports whether the actor's roles were the only obstacle.
 func (e *TransitionError) Forbidden() bool {
-	return len(e.RolesRequired) > 0 && !e.UnknownAction && !e.WrongState &&
+	return len(e.RolesRequired) > 0 && !e.UnknownState && !e.UnknownAction && !e.WrongState &&
 		len(e.MissingFields) == 0 && len(e.Unmet) == 0
 }
 
@@ -168,6 +172,9 @@ func (e *TransitionError) Error() string {
 	b.WriteString(" in state ")
 	b.WriteString(e.State)
 	var reasons []string
+	if e.UnknownState {
+		reasons = append(reasons, "unknown state")
+	}
 	switch {
 	case e.UnknownAction:
 		reasons = append(reasons, "unknown action")
