@@ -24,16 +24,16 @@ func init() {
 	}
 }
 
-func updateGolden() bool {
+func lcUpdateGolden() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
 }
 
-type tState string
+type lcTState string
 
-type tAction string
+type lcTAction string
 
-type ticket struct {
+type lcTicket struct {
 	ID         string
 	Assignee   string
 	Resolution string
@@ -41,126 +41,126 @@ type ticket struct {
 }
 
 const (
-	stNew        tState = "New"
-	stAssigned   tState = "Assigned"
-	stInProgress tState = "InProgress"
-	stResolved   tState = "Resolved"
-	stClosed     tState = "Closed"
-	stCancelled  tState = "Cancelled"
+	lcStNew        lcTState = "New"
+	lcStAssigned   lcTState = "Assigned"
+	lcStInProgress lcTState = "InProgress"
+	lcStResolved   lcTState = "Resolved"
+	lcStClosed     lcTState = "Closed"
+	lcStCancelled  lcTState = "Cancelled"
 
-	acAssign  tAction = "assign"
-	acStart   tAction = "start"
-	acResolve tAction = "resolve"
-	acReopen  tAction = "reopen"
-	acClose   tAction = "close"
-	acCancel  tAction = "cancel"
+	lcAcAssign  lcTAction = "assign"
+	lcAcStart   lcTAction = "start"
+	lcAcResolve lcTAction = "resolve"
+	lcAcReopen  lcTAction = "reopen"
+	lcAcClose   lcTAction = "close"
+	lcAcCancel  lcTAction = "cancel"
 )
 
 var (
-	agent = itsm.Actor{ID: "ana", Roles: []itsm.Role{"agent"}}
-	lead  = itsm.Actor{ID: "lee", Roles: []itsm.Role{"lead", "agent"}}
-	guest = itsm.Actor{ID: "gus"}
+	lcAgent = itsm.Actor{ID: "ana", Roles: []itsm.Role{"agent"}}
+	lcLead  = itsm.Actor{ID: "lee", Roles: []itsm.Role{"lead", "agent"}}
+	lcGuest = itsm.Actor{ID: "gus"}
 )
 
-func noOpenTasks(t *ticket, _ itsm.Actor) error {
+func lcNoOpenTasks(t *lcTicket, _ itsm.Actor) error {
 	if t.OpenTasks > 0 {
 		return fmt.Errorf("%d tasks still open", t.OpenTasks)
 	}
 	return nil
 }
 
-func assigneeActs(t *ticket, a itsm.Actor) error {
+func lcAssigneeActs(t *lcTicket, a itsm.Actor) error {
 	if t.Assignee != a.ID {
 		return fmt.Errorf("only the assignee %q may do this", t.Assignee)
 	}
 	return nil
 }
 
-// ticketDefinition returns a fresh definition each call so that tests may
+// lcTicketDefinition returns a fresh definition each call so that tests may
 // change it.
-func ticketDefinition() itsm.Definition[tState, tAction, *ticket] {
-	return itsm.Definition[tState, tAction, *ticket]{
+func lcTicketDefinition() itsm.Definition[lcTState, lcTAction, *lcTicket] {
+	return itsm.Definition[lcTState, lcTAction, *lcTicket]{
 		Kind:     "ticket",
-		Initial:  stNew,
-		States:   []tState{stNew, stAssigned, stInProgress, stResolved, stClosed, stCancelled},
-		Terminal: []tState{stClosed, stCancelled},
-		ID:       func(t *ticket) string { return t.ID },
-		Transitions: []itsm.Transition[tState, tAction, *ticket]{
-			{Action: acAssign, From: []tState{stNew}, To: stAssigned, Roles: []itsm.Role{"agent", "lead"}},
-			{Action: acStart, From: []tState{stAssigned}, To: stInProgress},
+		Initial:  lcStNew,
+		States:   []lcTState{lcStNew, lcStAssigned, lcStInProgress, lcStResolved, lcStClosed, lcStCancelled},
+		Terminal: []lcTState{lcStClosed, lcStCancelled},
+		ID:       func(t *lcTicket) string { return t.ID },
+		Transitions: []itsm.Transition[lcTState, lcTAction, *lcTicket]{
+			{Action: lcAcAssign, From: []lcTState{lcStNew}, To: lcStAssigned, Roles: []itsm.Role{"agent", "lead"}},
+			{Action: lcAcStart, From: []lcTState{lcStAssigned}, To: lcStInProgress},
 			{
-				Action:   acResolve,
-				From:     []tState{stInProgress},
-				To:       stResolved,
+				Action:   lcAcResolve,
+				From:     []lcTState{lcStInProgress},
+				To:       lcStResolved,
 				Roles:    []itsm.Role{"agent"},
-				Required: []itsm.Field[*ticket]{{Name: "resolution", Present: func(t *ticket) bool { return t.Resolution != "" }}},
-				Guards: []itsm.Guard[*ticket]{
-					{Name: "no-open-tasks", Check: noOpenTasks},
-					{Name: "assignee-acts", Check: assigneeActs},
+				Required: []itsm.Field[*lcTicket]{{Name: "resolution", Present: func(t *lcTicket) bool { return t.Resolution != "" }}},
+				Guards: []itsm.Guard[*lcTicket]{
+					{Name: "no-open-tasks", Check: lcNoOpenTasks},
+					{Name: "assignee-acts", Check: lcAssigneeActs},
 				},
 			},
-			{Action: acReopen, From: []tState{stResolved}, To: stInProgress},
-			{Action: acClose, From: []tState{stResolved}, To: stClosed},
-			{Action: acCancel, From: []tState{stNew, stAssigned, stInProgress}, To: stCancelled, Roles: []itsm.Role{"lead"}},
+			{Action: lcAcReopen, From: []lcTState{lcStResolved}, To: lcStInProgress},
+			{Action: lcAcClose, From: []lcTState{lcStResolved}, To: lcStClosed},
+			{Action: lcAcCancel, From: []lcTState{lcStNew, lcStAssigned, lcStInProgress}, To: lcStCancelled, Roles: []itsm.Role{"lead"}},
 		},
 	}
 }
 
-func ticketLifecycle(t testing.TB) *itsm.Lifecycle[tState, tAction, *ticket] {
+func lcTicketLifecycle(t testing.TB) *itsm.Lifecycle[lcTState, lcTAction, *lcTicket] {
 	t.Helper()
-	l, err := itsm.NewLifecycle(ticketDefinition())
+	l, err := itsm.NewLifecycle(lcTicketDefinition())
 	require.NoError(t, err)
 	return l
 }
 
-func readyTicket() *ticket {
-	return &ticket{ID: "T-1", Assignee: agent.ID, Resolution: "fixed"}
+func lcReadyTicket() *lcTicket {
+	return &lcTicket{ID: "T-1", Assignee: lcAgent.ID, Resolution: "fixed"}
 }
 
 func TestLifecycleAccessors(t *testing.T) {
 	t.Parallel()
-	l := ticketLifecycle(t)
+	l := lcTicketLifecycle(t)
 	require.Equal(t, "ticket", l.Kind())
-	require.Equal(t, stNew, l.Initial())
-	require.Equal(t, []tState{stNew, stAssigned, stInProgress, stResolved, stClosed, stCancelled}, l.States())
-	require.Equal(t, []tState{stClosed, stCancelled}, l.TerminalStates())
-	require.Equal(t, []tAction{acAssign, acStart, acResolve, acReopen, acClose, acCancel}, l.Actions())
-	require.True(t, l.IsTerminal(stClosed))
-	require.False(t, l.IsTerminal(stResolved))
+	require.Equal(t, lcStNew, l.Initial())
+	require.Equal(t, []lcTState{lcStNew, lcStAssigned, lcStInProgress, lcStResolved, lcStClosed, lcStCancelled}, l.States())
+	require.Equal(t, []lcTState{lcStClosed, lcStCancelled}, l.TerminalStates())
+	require.Equal(t, []lcTAction{lcAcAssign, lcAcStart, lcAcResolve, lcAcReopen, lcAcClose, lcAcCancel}, l.Actions())
+	require.True(t, l.IsTerminal(lcStClosed))
+	require.False(t, l.IsTerminal(lcStResolved))
 	require.False(t, l.IsTerminal("Nowhere"))
-	require.True(t, l.HasState(stResolved))
+	require.True(t, l.HasState(lcStResolved))
 	require.False(t, l.HasState("Nowhere"))
-	require.True(t, l.HasAction(acReopen))
+	require.True(t, l.HasAction(lcAcReopen))
 	require.False(t, l.HasAction("teleport"))
 
-	to, ok := l.Target(stInProgress, acResolve)
+	to, ok := l.Target(lcStInProgress, lcAcResolve)
 	require.True(t, ok)
-	require.Equal(t, stResolved, to)
-	_, ok = l.Target(stNew, acResolve)
+	require.Equal(t, lcStResolved, to)
+	_, ok = l.Target(lcStNew, lcAcResolve)
 	require.False(t, ok)
-	_, ok = l.Target("Nowhere", acResolve)
+	_, ok = l.Target("Nowhere", lcAcResolve)
 	require.False(t, ok)
 
-	require.Equal(t, []tAction{acAssign, acCancel}, l.Available(stNew))
-	require.Nil(t, l.Available(stClosed))
+	require.Equal(t, []lcTAction{lcAcAssign, lcAcCancel}, l.Available(lcStNew))
+	require.Nil(t, l.Available(lcStClosed))
 	require.Nil(t, l.Available("Nowhere"))
 }
 
 func TestLifecycleCopies(t *testing.T) {
 	t.Parallel()
-	def := ticketDefinition()
+	def := lcTicketDefinition()
 	l, err := itsm.NewLifecycle(def)
 	require.NoError(t, err)
 
 	// Changing the definition after the build changes nothing.
 	def.States[0] = "Changed"
-	def.Transitions[0].From[0] = stResolved
+	def.Transitions[0].From[0] = lcStResolved
 	def.Transitions[0].Roles[0] = "nobody"
 	def.Transitions[2].Guards[0].Name = "renamed"
-	require.Equal(t, stNew, l.States()[0])
-	to, err := l.Fire(readyTicket(), stNew, acAssign, agent)
+	require.Equal(t, lcStNew, l.States()[0])
+	to, err := l.Fire(lcReadyTicket(), lcStNew, lcAcAssign, lcAgent)
 	require.NoError(t, err)
-	require.Equal(t, stAssigned, to)
+	require.Equal(t, lcStAssigned, to)
 
 	// Neither does changing what the accessors returned.
 	l.States()[0] = "Changed"
@@ -170,31 +170,31 @@ func TestLifecycleCopies(t *testing.T) {
 	require.Len(t, tr, 6)
 	require.Equal(t, "no-open-tasks", tr[2].Guards[0].Name)
 	tr[2].Guards[0].Name = "renamed"
-	tr[0].From[0] = stResolved
+	tr[0].From[0] = lcStResolved
 	tr[0].Roles[0] = "nobody"
-	require.Equal(t, stNew, l.Initial())
-	require.Equal(t, acAssign, l.Actions()[0])
-	require.Equal(t, stClosed, l.TerminalStates()[0])
+	require.Equal(t, lcStNew, l.Initial())
+	require.Equal(t, lcAcAssign, l.Actions()[0])
+	require.Equal(t, lcStClosed, l.TerminalStates()[0])
 	require.Equal(t, "no-open-tasks", l.Transitions()[2].Guards[0].Name)
-	require.Equal(t, []tState{stNew}, l.Transitions()[0].From)
+	require.Equal(t, []lcTState{lcStNew}, l.Transitions()[0].From)
 	require.Equal(t, []itsm.Role{"agent", "lead"}, l.Transitions()[0].Roles)
 }
 
 func TestNewLifecycleValidation(t *testing.T) {
 	t.Parallel()
-	type def = itsm.Definition[tState, tAction, *ticket]
-	type tr = itsm.Transition[tState, tAction, *ticket]
-	okGuard := itsm.Guard[*ticket]{Name: "g", Check: noOpenTasks}
-	okField := itsm.Field[*ticket]{Name: "f", Present: func(*ticket) bool { return true }}
+	type def = itsm.Definition[lcTState, lcTAction, *lcTicket]
+	type tr = itsm.Transition[lcTState, lcTAction, *lcTicket]
+	okGuard := itsm.Guard[*lcTicket]{Name: "g", Check: lcNoOpenTasks}
+	okField := itsm.Field[*lcTicket]{Name: "f", Present: func(*lcTicket) bool { return true }}
 	// minimal returns a valid two-state definition to break.
 	minimal := func() def {
 		return def{
 			Kind:     "x",
 			Initial:  "A",
-			States:   []tState{"A", "B"},
-			Terminal: []tState{"B"},
+			States:   []lcTState{"A", "B"},
+			Terminal: []lcTState{"B"},
 			Transitions: []tr{
-				{Action: "go", From: []tState{"A"}, To: "B"},
+				{Action: "go", From: []lcTState{"A"}, To: "B"},
 			},
 		}
 	}
@@ -210,39 +210,39 @@ func TestNewLifecycleValidation(t *testing.T) {
 		{"duplicate state", func(d *def) { d.States = append(d.States, "A") }, "states[2]", `duplicate state "A"`},
 		{"initial empty", func(d *def) { d.Initial = "" }, "initial", "must not be empty"},
 		{"initial unknown", func(d *def) { d.Initial = "Z" }, "initial", `unknown state "Z"`},
-		{"initial terminal", func(d *def) { d.Terminal = []tState{"A", "B"} }, "initial", `state "A" is terminal`},
+		{"initial terminal", func(d *def) { d.Terminal = []lcTState{"A", "B"} }, "initial", `state "A" is terminal`},
 		{"terminal empty", func(d *def) { d.Terminal = append(d.Terminal, "") }, "terminal[1]", "must not be empty"},
 		{"terminal unknown", func(d *def) { d.Terminal = append(d.Terminal, "Z") }, "terminal[1]", `unknown state "Z"`},
 		{"terminal duplicate", func(d *def) { d.Terminal = append(d.Terminal, "B") }, "terminal[1]", `duplicate terminal state "B"`},
-		{"empty action", func(d *def) { d.Transitions = append(d.Transitions, tr{From: []tState{"A"}, To: "B"}) }, "transitions[1].action", "must not be empty"},
+		{"empty action", func(d *def) { d.Transitions = append(d.Transitions, tr{From: []lcTState{"A"}, To: "B"}) }, "transitions[1].action", "must not be empty"},
 		{"no from", func(d *def) { d.Transitions = append(d.Transitions, tr{Action: "x", To: "B"}) }, "transitions[1].from", "must not be empty"},
-		{"empty from", func(d *def) { d.Transitions[0].From = []tState{"A", ""} }, "transitions[0].from[1]", "must not be empty"},
-		{"unknown from", func(d *def) { d.Transitions[0].From = []tState{"A", "Z"} }, "transitions[0].from[1]", `unknown state "Z"`},
-		{"empty to", func(d *def) { d.Transitions = append(d.Transitions, tr{Action: "x", From: []tState{"A"}}) }, "transitions[1].to", "must not be empty"},
-		{"unknown to", func(d *def) { d.Transitions = append(d.Transitions, tr{Action: "x", From: []tState{"A"}, To: "Z"}) }, "transitions[1].to", `unknown state "Z"`},
+		{"empty from", func(d *def) { d.Transitions[0].From = []lcTState{"A", ""} }, "transitions[0].from[1]", "must not be empty"},
+		{"unknown from", func(d *def) { d.Transitions[0].From = []lcTState{"A", "Z"} }, "transitions[0].from[1]", `unknown state "Z"`},
+		{"empty to", func(d *def) { d.Transitions = append(d.Transitions, tr{Action: "x", From: []lcTState{"A"}}) }, "transitions[1].to", "must not be empty"},
+		{"unknown to", func(d *def) { d.Transitions = append(d.Transitions, tr{Action: "x", From: []lcTState{"A"}, To: "Z"}) }, "transitions[1].to", `unknown state "Z"`},
 		{"exit from terminal", func(d *def) {
-			d.Transitions = append(d.Transitions, tr{Action: "reopen", From: []tState{"B"}, To: "A"})
+			d.Transitions = append(d.Transitions, tr{Action: "reopen", From: []lcTState{"B"}, To: "A"})
 		}, "transitions[1].from[0]", `leaves terminal state "B"`},
 		{"duplicate transition", func(d *def) {
-			d.Transitions = append(d.Transitions, tr{Action: "go", From: []tState{"A"}, To: "A"})
+			d.Transitions = append(d.Transitions, tr{Action: "go", From: []lcTState{"A"}, To: "A"})
 		}, "transitions[1].from[0]", `duplicate transition: action "go" from state "A" is already defined`},
-		{"duplicate source in one transition", func(d *def) { d.Transitions[0].From = []tState{"A", "A"} }, "transitions[0].from[1]", "duplicate transition"},
+		{"duplicate source in one transition", func(d *def) { d.Transitions[0].From = []lcTState{"A", "A"} }, "transitions[0].from[1]", "duplicate transition"},
 		{"empty role", func(d *def) { d.Transitions[0].Roles = []itsm.Role{"agent", ""} }, "transitions[0].roles[1]", "must not be empty"},
 		{"unnamed field", func(d *def) {
-			d.Transitions[0].Required = []itsm.Field[*ticket]{{Present: okField.Present}}
+			d.Transitions[0].Required = []itsm.Field[*lcTicket]{{Present: okField.Present}}
 		}, "transitions[0].required[0].name", "must not be empty"},
-		{"nil field", func(d *def) { d.Transitions[0].Required = []itsm.Field[*ticket]{{Name: "f"}} }, "transitions[0].required[0].present", "must not be nil"},
-		{"duplicate field", func(d *def) { d.Transitions[0].Required = []itsm.Field[*ticket]{okField, okField} }, "transitions[0].required[1].name", `duplicate field "f"`},
-		{"unnamed guard", func(d *def) { d.Transitions[0].Guards = []itsm.Guard[*ticket]{{Check: noOpenTasks}} }, "transitions[0].guards[0].name", "must not be empty"},
-		{"nil guard", func(d *def) { d.Transitions[0].Guards = []itsm.Guard[*ticket]{{Name: "g"}} }, "transitions[0].guards[0].check", "must not be nil"},
-		{"duplicate guard", func(d *def) { d.Transitions[0].Guards = []itsm.Guard[*ticket]{okGuard, okGuard} }, "transitions[0].guards[1].name", `duplicate guard "g"`},
+		{"nil field", func(d *def) { d.Transitions[0].Required = []itsm.Field[*lcTicket]{{Name: "f"}} }, "transitions[0].required[0].present", "must not be nil"},
+		{"duplicate field", func(d *def) { d.Transitions[0].Required = []itsm.Field[*lcTicket]{okField, okField} }, "transitions[0].required[1].name", `duplicate field "f"`},
+		{"unnamed guard", func(d *def) { d.Transitions[0].Guards = []itsm.Guard[*lcTicket]{{Check: lcNoOpenTasks}} }, "transitions[0].guards[0].name", "must not be empty"},
+		{"nil guard", func(d *def) { d.Transitions[0].Guards = []itsm.Guard[*lcTicket]{{Name: "g"}} }, "transitions[0].guards[0].check", "must not be nil"},
+		{"duplicate guard", func(d *def) { d.Transitions[0].Guards = []itsm.Guard[*lcTicket]{okGuard, okGuard} }, "transitions[0].guards[1].name", `duplicate guard "g"`},
 		{"unreachable state", func(d *def) {
 			d.States = append(d.States, "C")
-			d.Transitions = append(d.Transitions, tr{Action: "back", From: []tState{"C"}, To: "A"})
+			d.Transitions = append(d.Transitions, tr{Action: "back", From: []lcTState{"C"}, To: "A"})
 		}, "states[2]", `state "C" is unreachable from initial state "A"`},
 		{"dead end", func(d *def) {
 			d.States = append(d.States, "C")
-			d.Transitions = append(d.Transitions, tr{Action: "park", From: []tState{"A"}, To: "C"})
+			d.Transitions = append(d.Transitions, tr{Action: "park", From: []lcTState{"A"}, To: "C"})
 		}, "states[2]", `non-terminal state "C" has no transition out (dead end)`},
 		{"initial is a dead end", func(d *def) { d.Transitions = nil }, "states[0]", `non-terminal state "A" has no transition out`},
 	}
@@ -272,13 +272,13 @@ func TestNewLifecycleValidation(t *testing.T) {
 
 func TestNewLifecycleReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	_, err := itsm.NewLifecycle(itsm.Definition[tState, tAction, *ticket]{
+	_, err := itsm.NewLifecycle(itsm.Definition[lcTState, lcTAction, *lcTicket]{
 		Initial:  "Done",
-		States:   []tState{"Open", "Done", "Open", "Lost"},
-		Terminal: []tState{"Done"},
-		Transitions: []itsm.Transition[tState, tAction, *ticket]{
-			{Action: "finish", From: []tState{"Open"}, To: "Done", Guards: []itsm.Guard[*ticket]{{Name: ""}}},
-			{Action: "finish", From: []tState{"Open", "Done"}, To: "Nowhere"},
+		States:   []lcTState{"Open", "Done", "Open", "Lost"},
+		Terminal: []lcTState{"Done"},
+		Transitions: []itsm.Transition[lcTState, lcTAction, *lcTicket]{
+			{Action: "finish", From: []lcTState{"Open"}, To: "Done", Guards: []itsm.Guard[*lcTicket]{{Name: ""}}},
+			{Action: "finish", From: []lcTState{"Open", "Done"}, To: "Nowhere"},
 		},
 	})
 	var ve *itsm.ValidationError
@@ -300,27 +300,27 @@ func TestNewLifecycleReportsEveryProblem(t *testing.T) {
 
 func TestFire(t *testing.T) {
 	t.Parallel()
-	l := ticketLifecycle(t)
+	l := lcTicketLifecycle(t)
 	tests := []struct {
-		from   tState
-		action tAction
+		from   lcTState
+		action lcTAction
 		actor  itsm.Actor
-		to     tState
+		to     lcTState
 	}{
-		{stNew, acAssign, agent, stAssigned},
-		{stNew, acAssign, lead, stAssigned},
-		{stAssigned, acStart, guest, stInProgress},
-		{stInProgress, acResolve, agent, stResolved},
-		{stResolved, acReopen, guest, stInProgress},
-		{stResolved, acClose, agent, stClosed},
-		{stNew, acCancel, lead, stCancelled},
-		{stAssigned, acCancel, lead, stCancelled},
-		{stInProgress, acCancel, lead, stCancelled},
+		{lcStNew, lcAcAssign, lcAgent, lcStAssigned},
+		{lcStNew, lcAcAssign, lcLead, lcStAssigned},
+		{lcStAssigned, lcAcStart, lcGuest, lcStInProgress},
+		{lcStInProgress, lcAcResolve, lcAgent, lcStResolved},
+		{lcStResolved, lcAcReopen, lcGuest, lcStInProgress},
+		{lcStResolved, lcAcClose, lcAgent, lcStClosed},
+		{lcStNew, lcAcCancel, lcLead, lcStCancelled},
+		{lcStAssigned, lcAcCancel, lcLead, lcStCancelled},
+		{lcStInProgress, lcAcCancel, lcLead, lcStCancelled},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.from)+"/"+string(tc.action), func(t *testing.T) {
 			t.Parallel()
-			rec := readyTicket()
+			rec := lcReadyTicket()
 			to, err := l.Fire(rec, tc.from, tc.action, tc.actor)
 			require.NoError(t, err)
 			require.Equal(t, tc.to, to)
@@ -332,66 +332,66 @@ func TestFire(t *testing.T) {
 
 func TestFireRefused(t *testing.T) {
 	t.Parallel()
-	l := ticketLifecycle(t)
+	l := lcTicketLifecycle(t)
 	tests := []struct {
 		name      string
-		rec       *ticket
-		from      tState
-		action    tAction
+		rec       *lcTicket
+		from      lcTState
+		action    lcTAction
 		actor     itsm.Actor
 		want      itsm.TransitionError
 		forbidden bool
 		text      string
 	}{
 		{
-			name: "unknown action", rec: readyTicket(), from: stNew, action: "teleport", actor: agent,
+			name: "unknown action", rec: lcReadyTicket(), from: lcStNew, action: "teleport", actor: lcAgent,
 			want: itsm.TransitionError{UnknownAction: true},
 			text: "itsm: cannot teleport ticket T-1 in state New: unknown action",
 		},
 		{
-			name: "unknown state", rec: readyTicket(), from: "Limbo", action: acStart, actor: agent,
+			name: "unknown state", rec: lcReadyTicket(), from: "Limbo", action: lcAcStart, actor: lcAgent,
 			want: itsm.TransitionError{UnknownState: true},
 			text: "itsm: cannot start ticket T-1 in state Limbo: unknown state",
 		},
 		{
-			name: "unknown state and action", rec: readyTicket(), from: "Limbo", action: "teleport", actor: agent,
+			name: "unknown state and action", rec: lcReadyTicket(), from: "Limbo", action: "teleport", actor: lcAgent,
 			want: itsm.TransitionError{UnknownState: true, UnknownAction: true},
 			text: "itsm: cannot teleport ticket T-1 in state Limbo: unknown state; unknown action",
 		},
 		{
-			name: "wrong state", rec: readyTicket(), from: stNew, action: acResolve, actor: agent,
+			name: "wrong state", rec: lcReadyTicket(), from: lcStNew, action: lcAcResolve, actor: lcAgent,
 			want: itsm.TransitionError{WrongState: true},
 			text: "itsm: cannot resolve ticket T-1 in state New: not permitted from this state",
 		},
 		{
-			name: "from terminal state", rec: readyTicket(), from: stClosed, action: acReopen, actor: lead,
+			name: "from terminal state", rec: lcReadyTicket(), from: lcStClosed, action: lcAcReopen, actor: lcLead,
 			want: itsm.TransitionError{WrongState: true},
 			text: "itsm: cannot reopen ticket T-1 in state Closed: not permitted from this state",
 		},
 		{
-			name: "wrong role only", rec: readyTicket(), from: stNew, action: acCancel, actor: agent,
+			name: "wrong role only", rec: lcReadyTicket(), from: lcStNew, action: lcAcCancel, actor: lcAgent,
 			want:      itsm.TransitionError{RolesRequired: []string{"lead"}},
 			forbidden: true,
 			text:      "itsm: cannot cancel ticket T-1 in state New: requires one of roles lead",
 		},
 		{
-			name: "no roles at all", rec: readyTicket(), from: stNew, action: acAssign, actor: guest,
+			name: "no roles at all", rec: lcReadyTicket(), from: lcStNew, action: lcAcAssign, actor: lcGuest,
 			want:      itsm.TransitionError{RolesRequired: []string{"agent", "lead"}},
 			forbidden: true,
-			text:      "itsm: cannot assign ticket T-1 in state New: requires one of roles agent, lead",
+			text:      "itsm: cannot assign ticket T-1 in state New: requires one of roles lcAgent, lead",
 		},
 		{
-			name: "missing field", rec: &ticket{ID: "T-1", Assignee: "ana"}, from: stInProgress, action: acResolve, actor: agent,
+			name: "missing field", rec: &lcTicket{ID: "T-1", Assignee: "ana"}, from: lcStInProgress, action: lcAcResolve, actor: lcAgent,
 			want: itsm.TransitionError{MissingFields: []string{"resolution"}},
 			text: "itsm: cannot resolve ticket T-1 in state InProgress: missing resolution",
 		},
 		{
-			name: "one guard", rec: &ticket{ID: "T-1", Assignee: "ana", Resolution: "fixed", OpenTasks: 2}, from: stInProgress, action: acResolve, actor: agent,
+			name: "one guard", rec: &lcTicket{ID: "T-1", Assignee: "ana", Resolution: "fixed", OpenTasks: 2}, from: lcStInProgress, action: lcAcResolve, actor: lcAgent,
 			want: itsm.TransitionError{Unmet: []itsm.GuardFailure{{Guard: "no-open-tasks", Reason: "2 tasks still open"}}},
 			text: "itsm: cannot resolve ticket T-1 in state InProgress: no-open-tasks: 2 tasks still open",
 		},
 		{
-			name: "several guards", rec: &ticket{ID: "T-1", Assignee: "bob", Resolution: "fixed", OpenTasks: 1}, from: stInProgress, action: acResolve, actor: agent,
+			name: "several guards", rec: &lcTicket{ID: "T-1", Assignee: "bob", Resolution: "fixed", OpenTasks: 1}, from: lcStInProgress, action: lcAcResolve, actor: lcAgent,
 			want: itsm.TransitionError{Unmet: []itsm.GuardFailure{
 				{Guard: "no-open-tasks", Reason: "1 tasks still open"},
 				{Guard: "assignee-acts", Reason: `only the assignee "bob" may do this`},
@@ -399,7 +399,7 @@ func TestFireRefused(t *testing.T) {
 			text: `itsm: cannot resolve ticket T-1 in state InProgress: no-open-tasks: 1 tasks still open; assignee-acts: only the assignee "bob" may do this`,
 		},
 		{
-			name: "every obstacle at once", rec: &ticket{ID: "T-1", Assignee: "bob", OpenTasks: 3}, from: stInProgress, action: acResolve, actor: guest,
+			name: "every obstacle at once", rec: &lcTicket{ID: "T-1", Assignee: "bob", OpenTasks: 3}, from: lcStInProgress, action: lcAcResolve, actor: lcGuest,
 			want: itsm.TransitionError{
 				RolesRequired: []string{"agent"},
 				MissingFields: []string{"resolution"},
@@ -436,11 +436,11 @@ func TestFireRefused(t *testing.T) {
 
 func TestFireWithoutIDFunc(t *testing.T) {
 	t.Parallel()
-	def := ticketDefinition()
+	def := lcTicketDefinition()
 	def.ID = nil
 	l, err := itsm.NewLifecycle(def)
 	require.NoError(t, err)
-	_, err = l.Fire(readyTicket(), stNew, acResolve, agent)
+	_, err = l.Fire(lcReadyTicket(), lcStNew, lcAcResolve, lcAgent)
 	var te *itsm.TransitionError
 	require.ErrorAs(t, err, &te)
 	require.Empty(t, te.ID)
@@ -452,21 +452,21 @@ func TestFireWithoutIDFunc(t *testing.T) {
 
 func TestFireErrorDoesNotShareRoles(t *testing.T) {
 	t.Parallel()
-	l := ticketLifecycle(t)
-	_, err := l.Fire(readyTicket(), stNew, acAssign, guest)
+	l := lcTicketLifecycle(t)
+	_, err := l.Fire(lcReadyTicket(), lcStNew, lcAcAssign, lcGuest)
 	var te *itsm.TransitionError
 	require.ErrorAs(t, err, &te)
 	te.RolesRequired[0] = "mutated"
-	_, err = l.Fire(readyTicket(), stNew, acAssign, guest)
+	_, err = l.Fire(lcReadyTicket(), lcStNew, lcAcAssign, lcGuest)
 	require.ErrorAs(t, err, &te)
 	require.Equal(t, []string{"agent", "lead"}, te.RolesRequired)
 }
 
-// countingDefinition has one transition whose two guards count their calls
+// lcCountingDefinition has one transition whose two guards count their calls
 // and refuse when told to.
-func countingDefinition(calls *[2]atomic.Int32, refuse *[2]bool) itsm.Definition[tState, tAction, *ticket] {
-	guard := func(i int) func(*ticket, itsm.Actor) error {
-		return func(*ticket, itsm.Actor) error {
+func lcCountingDefinition(calls *[2]atomic.Int32, refuse *[2]bool) itsm.Definition[lcTState, lcTAction, *lcTicket] {
+	guard := func(i int) func(*lcTicket, itsm.Actor) error {
+		return func(*lcTicket, itsm.Actor) error {
 			calls[i].Add(1)
 			if refuse[i] {
 				return fmt.Errorf("guard %d refuses", i)
@@ -474,14 +474,14 @@ func countingDefinition(calls *[2]atomic.Int32, refuse *[2]bool) itsm.Definition
 			return nil
 		}
 	}
-	return itsm.Definition[tState, tAction, *ticket]{
+	return itsm.Definition[lcTState, lcTAction, *lcTicket]{
 		Kind:     "counter",
 		Initial:  "A",
-		States:   []tState{"A", "B"},
-		Terminal: []tState{"B"},
-		Transitions: []itsm.Transition[tState, tAction, *ticket]{{
-			Action: "go", From: []tState{"A"}, To: "B",
-			Guards: []itsm.Guard[*ticket]{{Name: "g0", Check: guard(0)}, {Name: "g1", Check: guard(1)}},
+		States:   []lcTState{"A", "B"},
+		Terminal: []lcTState{"B"},
+		Transitions: []itsm.Transition[lcTState, lcTAction, *lcTicket]{{
+			Action: "go", From: []lcTState{"A"}, To: "B",
+			Guards: []itsm.Guard[*lcTicket]{{Name: "g0", Check: guard(0)}, {Name: "g1", Check: guard(1)}},
 		}},
 	}
 }
@@ -490,68 +490,68 @@ func TestGuardEvaluation(t *testing.T) {
 	t.Parallel()
 	var calls [2]atomic.Int32
 	refuse := [2]bool{true, true}
-	l, err := itsm.NewLifecycle(countingDefinition(&calls, &refuse))
+	l, err := itsm.NewLifecycle(lcCountingDefinition(&calls, &refuse))
 	require.NoError(t, err)
 
 	// Fire runs every guard exactly once, even after the first refusal.
-	_, err = l.Fire(nil, "A", "go", agent)
+	_, err = l.Fire(nil, "A", "go", lcAgent)
 	require.Error(t, err)
 	require.Equal(t, int32(1), calls[0].Load())
 	require.Equal(t, int32(1), calls[1].Load())
 
 	// Can stops at the first refusal.
-	require.False(t, l.Can(nil, "A", "go", agent))
+	require.False(t, l.Can(nil, "A", "go", lcAgent))
 	require.Equal(t, int32(2), calls[0].Load())
 	require.Equal(t, int32(1), calls[1].Load())
 
 	// Guards do not run when the state is wrong.
-	_, err = l.Fire(nil, "B", "go", agent)
+	_, err = l.Fire(nil, "B", "go", lcAgent)
 	require.Error(t, err)
 	require.Equal(t, int32(2), calls[0].Load())
 }
 
 func TestPermitted(t *testing.T) {
 	t.Parallel()
-	l := ticketLifecycle(t)
+	l := lcTicketLifecycle(t)
 	tests := []struct {
 		name  string
-		rec   *ticket
-		from  tState
+		rec   *lcTicket
+		from  lcTState
 		actor itsm.Actor
-		want  []tAction
+		want  []lcTAction
 	}{
-		{"agent on new", readyTicket(), stNew, agent, []tAction{acAssign}},
-		{"lead on new", readyTicket(), stNew, lead, []tAction{acAssign, acCancel}},
-		{"guest on new", readyTicket(), stNew, guest, nil},
-		{"assignee on work", readyTicket(), stInProgress, agent, []tAction{acResolve}},
-		{"other agent on work", readyTicket(), stInProgress, itsm.Actor{ID: "bob", Roles: []itsm.Role{"agent"}}, nil},
-		{"unresolved work", &ticket{Assignee: "ana"}, stInProgress, agent, nil},
-		{"resolved", readyTicket(), stResolved, guest, []tAction{acReopen, acClose}},
-		{"terminal", readyTicket(), stClosed, lead, nil},
-		{"unknown state", readyTicket(), "Limbo", lead, nil},
+		{"agent on new", lcReadyTicket(), lcStNew, lcAgent, []lcTAction{lcAcAssign}},
+		{"lead on new", lcReadyTicket(), lcStNew, lcLead, []lcTAction{lcAcAssign, lcAcCancel}},
+		{"guest on new", lcReadyTicket(), lcStNew, lcGuest, nil},
+		{"assignee on work", lcReadyTicket(), lcStInProgress, lcAgent, []lcTAction{lcAcResolve}},
+		{"other agent on work", lcReadyTicket(), lcStInProgress, itsm.Actor{ID: "bob", Roles: []itsm.Role{"agent"}}, nil},
+		{"unresolved work", &lcTicket{Assignee: "ana"}, lcStInProgress, lcAgent, nil},
+		{"resolved", lcReadyTicket(), lcStResolved, lcGuest, []lcTAction{lcAcReopen, lcAcClose}},
+		{"terminal", lcReadyTicket(), lcStClosed, lcLead, nil},
+		{"unknown state", lcReadyTicket(), "Limbo", lcLead, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, tc.want, l.Permitted(tc.rec, tc.from, tc.actor))
-			buf := []tAction{"keep"}
-			require.Equal(t, append([]tAction{"keep"}, tc.want...), l.AppendPermitted(buf, tc.rec, tc.from, tc.actor))
+			buf := []lcTAction{"keep"}
+			require.Equal(t, append([]lcTAction{"keep"}, tc.want...), l.AppendPermitted(buf, tc.rec, tc.from, tc.actor))
 		})
 	}
 }
 
-// chain builds a lifecycle S0 -> S1 -> ... -> Sn with one action per step,
+// lcChain builds a lifecycle S0 -> S1 -> ... -> Sn with one action per step,
 // large enough that states and actions are looked up by map.
-func chain(t testing.TB, n int) *itsm.Lifecycle[tState, tAction, *ticket] {
+func lcChain(t testing.TB, n int) *itsm.Lifecycle[lcTState, lcTAction, *lcTicket] {
 	t.Helper()
-	def := itsm.Definition[tState, tAction, *ticket]{Kind: "chain", Initial: "S0"}
+	def := itsm.Definition[lcTState, lcTAction, *lcTicket]{Kind: "chain", Initial: "S0"}
 	for i := 0; i <= n; i++ {
-		def.States = append(def.States, tState(fmt.Sprintf("S%d", i)))
+		def.States = append(def.States, lcTState(fmt.Sprintf("S%d", i)))
 	}
-	def.Terminal = []tState{def.States[n]}
+	def.Terminal = []lcTState{def.States[n]}
 	for i := 0; i < n; i++ {
-		def.Transitions = append(def.Transitions, itsm.Transition[tState, tAction, *ticket]{
-			Action: tAction(fmt.Sprintf("a%d", i)), From: []tState{def.States[i]}, To: def.States[i+1],
+		def.Transitions = append(def.Transitions, itsm.Transition[lcTState, lcTAction, *lcTicket]{
+			Action: lcTAction(fmt.Sprintf("a%d", i)), From: []lcTState{def.States[i]}, To: def.States[i+1],
 		})
 	}
 	l, err := itsm.NewLifecycle(def)
@@ -562,46 +562,46 @@ func chain(t testing.TB, n int) *itsm.Lifecycle[tState, tAction, *ticket] {
 func TestLargeLifecycle(t *testing.T) {
 	t.Parallel()
 	const n = 40
-	l := chain(t, n)
+	l := lcChain(t, n)
 	s := l.Initial()
 	for i := 0; i < n; i++ {
-		a := tAction(fmt.Sprintf("a%d", i))
-		require.Equal(t, []tAction{a}, l.Permitted(nil, s, guest))
-		next, err := l.Fire(nil, s, a, guest)
+		a := lcTAction(fmt.Sprintf("a%d", i))
+		require.Equal(t, []lcTAction{a}, l.Permitted(nil, s, lcGuest))
+		next, err := l.Fire(nil, s, a, lcGuest)
 		require.NoError(t, err)
 		s = next
 	}
-	require.Equal(t, tState(fmt.Sprintf("S%d", n)), s)
+	require.Equal(t, lcTState(fmt.Sprintf("S%d", n)), s)
 	require.True(t, l.IsTerminal(s))
 	require.True(t, l.HasState("S7") && l.HasState("S39") && !l.HasState("S41"))
 
-	_, err := l.Fire(nil, "S3", "a4", guest)
+	_, err := l.Fire(nil, "S3", "a4", lcGuest)
 	var te *itsm.TransitionError
 	require.ErrorAs(t, err, &te)
 	require.True(t, te.WrongState)
-	_, err = l.Fire(nil, "S3", "a99", guest)
+	_, err = l.Fire(nil, "S3", "a99", lcGuest)
 	require.ErrorAs(t, err, &te)
 	require.True(t, te.UnknownAction)
-	_, err = l.Fire(nil, "S99", "a3", guest)
+	_, err = l.Fire(nil, "S99", "a3", lcGuest)
 	require.ErrorAs(t, err, &te)
 	require.True(t, te.UnknownState)
 }
 
 func TestFireAllocatesNothing(t *testing.T) {
-	l := ticketLifecycle(t)
-	rec := readyTicket()
-	buf := make([]tAction, 0, 8)
+	l := lcTicketLifecycle(t)
+	rec := lcReadyTicket()
+	buf := make([]lcTAction, 0, 8)
 	tests := []struct {
 		name string
 		f    func()
 	}{
-		{"open transition", func() { _, _ = l.Fire(rec, stAssigned, acStart, agent) }},
-		{"roles, field and guards", func() { _, _ = l.Fire(rec, stInProgress, acResolve, agent) }},
-		{"Can", func() { _ = l.Can(rec, stInProgress, acResolve, agent) }},
-		{"AppendPermitted", func() { buf = l.AppendPermitted(buf[:0], rec, stInProgress, agent) }},
+		{"open transition", func() { _, _ = l.Fire(rec, lcStAssigned, lcAcStart, lcAgent) }},
+		{"roles, field and guards", func() { _, _ = l.Fire(rec, lcStInProgress, lcAcResolve, lcAgent) }},
+		{"Can", func() { _ = l.Can(rec, lcStInProgress, lcAcResolve, lcAgent) }},
+		{"AppendPermitted", func() { buf = l.AppendPermitted(buf[:0], rec, lcStInProgress, lcAgent) }},
 		{"map lookup", func() {
-			big := chain(t, 20)
-			f := func() { _, _ = big.Fire(nil, "S12", "a12", guest) }
+			big := lcChain(t, 20)
+			f := func() { _, _ = big.Fire(nil, "S12", "a12", lcGuest) }
 			require.Zero(t, testing.AllocsPerRun(100, f))
 		}},
 	}
@@ -610,16 +610,16 @@ func TestFireAllocatesNothing(t *testing.T) {
 			tc.f()
 			continue
 		}
-		to, err := l.Fire(rec, stInProgress, acResolve, agent)
+		to, err := l.Fire(rec, lcStInProgress, lcAcResolve, lcAgent)
 		require.NoError(t, err, "the success path is measured")
-		require.Equal(t, stResolved, to)
+		require.Equal(t, lcStResolved, to)
 		require.Zero(t, testing.AllocsPerRun(100, tc.f), tc.name)
 	}
 }
 
 func TestLifecycleConcurrentUse(t *testing.T) {
 	t.Parallel()
-	l := ticketLifecycle(t)
+	l := lcTicketLifecycle(t)
 	const workers = 16
 	const rounds = 200
 	var wg sync.WaitGroup
@@ -628,11 +628,11 @@ func TestLifecycleConcurrentUse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rec := &ticket{ID: fmt.Sprintf("T-%d", w), Assignee: agent.ID, Resolution: "fixed"}
+			rec := &lcTicket{ID: fmt.Sprintf("T-%d", w), Assignee: lcAgent.ID, Resolution: "fixed"}
 			for r := 0; r < rounds; r++ {
 				s := l.Initial()
-				for _, a := range []tAction{acAssign, acStart, acResolve, acReopen, acResolve, acClose} {
-					next, err := l.Fire(rec, s, a, agent)
+				for _, a := range []lcTAction{lcAcAssign, lcAcStart, lcAcResolve, lcAcReopen, lcAcResolve, lcAcClose} {
+					next, err := l.Fire(rec, s, a, lcAgent)
 					if err != nil {
 						errs <- err
 						return
@@ -643,13 +643,13 @@ func TestLifecycleConcurrentUse(t *testing.T) {
 					errs <- fmt.Errorf("worker %d ended in %s", w, s)
 					return
 				}
-				_, err := l.Fire(rec, stNew, acCancel, agent)
+				_, err := l.Fire(rec, lcStNew, lcAcCancel, lcAgent)
 				var te *itsm.TransitionError
 				if !errors.As(err, &te) || !te.Forbidden() || te.ID != rec.ID {
 					errs <- fmt.Errorf("worker %d: unexpected refusal %v", w, err)
 					return
 				}
-				_ = l.Permitted(rec, stInProgress, agent)
+				_ = l.Permitted(rec, lcStInProgress, lcAgent)
 			}
 		}()
 	}
@@ -662,17 +662,17 @@ func TestLifecycleConcurrentUse(t *testing.T) {
 
 func TestMermaidGolden(t *testing.T) {
 	t.Parallel()
-	odd, err := itsm.NewLifecycle(itsm.Definition[tState, tAction, *ticket]{
+	odd, err := itsm.NewLifecycle(itsm.Definition[lcTState, lcTAction, *lcTicket]{
 		Kind:     "odd",
 		Initial:  "In Progress",
-		States:   []tState{"In Progress", "s0", "state", "Wait;ing", `Say "hi"`, "Done"},
-		Terminal: []tState{"Done"},
-		Transitions: []itsm.Transition[tState, tAction, *ticket]{
-			{Action: "to s0", From: []tState{"In Progress"}, To: "s0"},
-			{Action: "to state", From: []tState{"s0"}, To: "state", Roles: []itsm.Role{"a;b"}},
-			{Action: "wait\nlonger", From: []tState{"state"}, To: "Wait;ing"},
-			{Action: "greet", From: []tState{"Wait;ing"}, To: `Say "hi"`},
-			{Action: "finish", From: []tState{`Say "hi"`, "In Progress"}, To: "Done"},
+		States:   []lcTState{"In Progress", "s0", "state", "Wait;ing", `Say "hi"`, "Done"},
+		Terminal: []lcTState{"Done"},
+		Transitions: []itsm.Transition[lcTState, lcTAction, *lcTicket]{
+			{Action: "to s0", From: []lcTState{"In Progress"}, To: "s0"},
+			{Action: "to state", From: []lcTState{"s0"}, To: "state", Roles: []itsm.Role{"a;b"}},
+			{Action: "wait\nlonger", From: []lcTState{"state"}, To: "Wait;ing"},
+			{Action: "greet", From: []lcTState{"Wait;ing"}, To: `Say "hi"`},
+			{Action: "finish", From: []lcTState{`Say "hi"`, "In Progress"}, To: "Done"},
 		},
 	})
 	require.NoError(t, err)
@@ -680,13 +680,13 @@ func TestMermaidGolden(t *testing.T) {
 		golden string
 		got    string
 	}{
-		{"lifecycle_ticket.mmd", ticketLifecycle(t).Mermaid()},
+		{"lifecycle_ticket.mmd", lcTicketLifecycle(t).Mermaid()},
 		{"lifecycle_odd_names.mmd", odd.Mermaid()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.golden, func(t *testing.T) {
 			path := filepath.Join("testdata", tc.golden)
-			if updateGolden() {
+			if lcUpdateGolden() {
 				require.NoError(t, os.MkdirAll("testdata", 0o755))
 				require.NoError(t, os.WriteFile(path, []byte(tc.got), 0o644))
 			}
@@ -699,8 +699,8 @@ func TestMermaidGolden(t *testing.T) {
 
 func TestMermaidDeterministic(t *testing.T) {
 	t.Parallel()
-	first := ticketLifecycle(t).Mermaid()
+	first := lcTicketLifecycle(t).Mermaid()
 	for i := 0; i < 20; i++ {
-		require.Equal(t, first, ticketLifecycle(t).Mermaid())
+		require.Equal(t, first, lcTicketLifecycle(t).Mermaid())
 	}
 }
