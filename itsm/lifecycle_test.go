@@ -378,7 +378,7 @@ func TestFireRefused(t *testing.T) {
 			name: "no roles at all", rec: lcReadyTicket(), from: lcStNew, action: lcAcAssign, actor: lcGuest,
 			want:      itsm.TransitionError{RolesRequired: []string{"agent", "lead"}},
 			forbidden: true,
-			text:      "itsm: cannot assign ticket T-1 in state New: requires one of roles lcAgent, lead",
+			text:      "itsm: cannot assign ticket T-1 in state New: requires one of roles agent, lead",
 		},
 		{
 			name: "missing field", rec: &lcTicket{ID: "T-1", Assignee: "ana"}, from: lcStInProgress, action: lcAcResolve, actor: lcAgent,
