@@ -84,6 +84,11 @@ func (p Permissions) Check(a Actor, perm Permission) error {
 	return &ForbiddenError{ActorID: a.ID, Permission: perm}
 }
 
+// IsZero reports whether p is the zero value (not built by
+// NewPermissions), so that a Config can tell "not set" from "allow
+// everything".
+func (p Permissions) IsZero() bool { return p.roles == nil }
+
 // Roles returns a copy of the roles granted perm and whether perm is
 // restricted at all.
 func (p Permissions) Roles(perm Permission) ([]Role, bool) {

@@ -53,3 +53,9 @@ func TestPermissions(t *testing.T) {
 	var zero itsm.Permissions
 	require.True(t, zero.Allows(itsm.Actor{}, "anything"))
 }
+
+func TestPermissionsIsZero(t *testing.T) {
+	t.Parallel()
+	require.True(t, itsm.Permissions{}.IsZero())
+	require.False(t, itsm.NewPermissions(nil).IsZero())
+}
