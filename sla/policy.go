@@ -269,7 +269,7 @@ func warningBasisPoints(ws []decimal.Decimal, v *itsm.ValidationError) (bps [Max
 // *TargetError; both match itsm.ErrValidation.
 func ParsePolicy(data []byte, src CalendarSource) (*Policy, error) {
 	var spec PolicySpec
-	if err := decodeStrict(data, &spec); err != nil {
+	if err := decodePolicyJSON(data, &spec); err != nil {
 		return nil, err
 	}
 	return NewPolicy(spec, src)
@@ -280,7 +280,7 @@ func ParsePolicy(data []byte, src CalendarSource) (*Policy, error) {
 // which element it concerns.
 func ParsePolicies(data []byte, src CalendarSource) ([]*Policy, error) {
 	var specs []PolicySpec
-	if err := decodeStrict(data, &specs); err != nil {
+	if err := decodePolicyJSON(data, &specs); err != nil {
 		return nil, err
 	}
 	out := make([]*Policy, 0, len(specs))
@@ -299,7 +299,7 @@ func ParsePolicies(data []byte, src CalendarSource) ([]*Policy, error) {
 	return out, nil
 }
 
-func decodeStrict(data []byte, dst any) error {
+func decodePolicyJSON(data []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)

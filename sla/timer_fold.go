@@ -73,7 +73,7 @@ func scaleBasisPoints(d time.Duration, bp int32) time.Duration {
 // cycleFold accumulates one cycle's running segments.
 type cycleFold struct {
 	cal     *Calendar
-	s       *Status
+	s       Status
 	target  time.Duration
 	elapsed time.Duration
 	due     time.Time
@@ -112,7 +112,8 @@ func (t *Timer) fold(c, end int, resetAt, now time.Time) Status {
 		panic("sla: Timer.Status on a timer whose calendar " + t.calName + " is not bound; call Bind first")
 	}
 	ev := t.events
-	s := Status{Target: t.target, Priority: t.priority}
+	f := cycleFold{cal: cal, s: Status{Target: t.target, Priority: t.priority}}
+	s := &f.s
 	for i := 0; i < end; i++ {
 		e := &ev[i]
 		if !e.Target.IsZero() {
@@ -135,7 +136,7 @@ func (t *Timer) fold(c, end int, resetAt, now time.Time) Status {
 	s.Thresholds[t.nwarn] = Threshold{BasisPoints: fullBasisPoints, Business: target}
 	s.NumThresholds = t.nwarn + 1
 
-	f := cycleFold{cal: cal, s: &s, target: target}
+	f.target = target
 	running := true
 	mark := start // start of the current running segment or pause
 	var endKind EventKind
@@ -189,7 +190,7 @@ func (t *Timer) fold(c, end int, resetAt, now time.Time) Status {
 		s.Stage = StageRunning
 	}
 	if endKind != 0 || !running {
-		return s
+		return f.s
 	}
 	// The clock runs: project the thresholds still ahead.
 	s.Due = f.due
@@ -212,5 +213,5 @@ func (t *Timer) fold(c, end int, resetAt, now time.Time) Status {
 			s.NextWake = wake
 		}
 	}
-	return s
+	return f.s
 }
