@@ -1,0 +1,218 @@
+package incident
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/sla"
+)
+
+// Permissions the Service checks, in addition to the lifecycle's roles.
+const (
+	// PermSetPriority allows fixing an incident's priority by hand instead
+	// of deriving it from impact and urgency.
+	PermSetPriority itsm.Permission = "incident.set-priority"
+	// PermFlagMajor allows flagging or unflagging a major incident.
+	PermFlagMajor itsm.Permission = "incident.flag-major"
+)
+
+// Roles the default permissions grant.
+const (
+	RoleIncidentManager      itsm.Role = "incident-manager"
+	RoleMajorIncidentManager itsm.Role = "major-incident-manager"
+)
+
+// DefaultPermissions grants PermSetPriority to incident managers and major
+// incident managers, and PermFlagMajor to major incident managers only.
+// Every other operation is open to every actor unless the lifecycle
+// restricts it.
+func DefaultPermissions() itsm.Permissions {
+	return itsm.NewPermissions(map[itsm.Permission][]itsm.Role{
+		PermSetPriority: {RoleIncidentManager, RoleMajorIncidentManager},
+		PermFlagMajor:   {RoleMajorIncidentManager},
+	})
+}
+
+// PolicySelector chooses the SLA policies of an incident. The catalogue
+// can implement it to apply the policies of the affected service's
+// offering; Policies is a fixed set.
+type PolicySelector interface {
+	// Select returns the policies that apply to inc, which is being
+	// opened; it may return none.
+	Select(ctx context.Context, inc *Incident) ([]*sla.Policy, error)
+	// Policy returns the policy with id, used to retarget and reset the
+	// timers of an existing incident; an unknown id is an error matching
+	// itsm.ErrNotFound.
+	Policy(ctx context.Context, id string) (*sla.Policy, error)
+}
+
+// Policies is a PolicySelector over a fixed list of policies. Every policy
+// applies to every incident unless Applies is set and says otherwise.
+type Policies struct {
+	List    []*sla.Policy
+	Applies func(inc *Incident, p *sla.Policy) bool
+}
+
+// Select returns the policies of the list that apply to inc.
+func (p Policies) Select(_ context.Context, inc *Incident) ([]*sla.Policy, error) {
+	var out []*sla.Policy
+	for _, pol := range p.List {
+		if p.Applies == nil || p.Applies(inc, pol) {
+			out = append(out, pol)
+		}
+	}
+	return out, nil
+}
+
+// Policy returns the policy of the list with id, or an
+// *itsm.NotFoundError.
+func (p Policies) Policy(_ context.Context, id string) (*sla.Policy, error) {
+	for _, pol := range p.List {
+		if pol.ID() == id {
+			return pol, nil
+		}
+	}
+	return nil, &itsm.NotFoundError{Kind: "sla policy", ID: id}
+}
+
+// Numbering formats the human numbers of incidents: Prefix, then the
+// store's sequence value plus Offset, zero-padded to Digits. The zero value
+// gives "INC0001001" for the first incident.
+type Numbering struct {
+	Prefix string // default "INC"
+	Digits int    // default 7
+	Offset int64  // default 1000
+}
+
+// Format returns the number for sequence value n.
+func (n Numbering) Format(seq int64) string {
+	return fmt.Sprintf("%s%0*d", n.Prefix, n.Digits, seq+n.Offset)
+}
+
+func (n Numbering) withDefaults() Numbering {
+	if n == (Numbering{}) {
+		return Numbering{Prefix: "INC", Digits: 7, Offset: 1000}
+	}
+	return n
+}
+
+// Config configures a Service. The zero value of every field selects the
+// documented default, so Config{} is a working configuration without SLAs.
+type Config struct {
+	// Clock tells the time; default the system clock.
+	Clock itsm.Clock
+	// Matrix derives priorities; default itsm.DefaultPriorityMatrix.
+	Matrix *itsm.PriorityMatrix
+	// Lifecycle is the transition table; default DefaultLifecycle. A
+	// custom table must use the Action constants (see Action).
+	Lifecycle *Lifecycle
+	// Permissions guards priority overrides and the major flag; default
+	// DefaultPermissions. Pass itsm.NewPermissions(nil) to allow everyone.
+	Permissions itsm.Permissions
+	// Policies chooses SLA policies; nil means incidents get no SLA
+	// timers.
+	Policies PolicySelector
+	// Calendars resolves the calendars of timers read back from the
+	// store. It is needed when a policy names a calendar; 24×7 policies
+	// need none.
+	Calendars sla.CalendarSource
+	// HoldReasons lists the reasons an incident may be put on hold for;
+	// default the four Awaiting* reasons.
+	HoldReasons []HoldReason
+	// PausingHoldReasons lists the hold reasons that pause resolution
+	// timers; nil means AwaitingCaller only, an empty non-nil slice none.
+	PausingHoldReasons []HoldReason
+	// ResolutionCodes, when set, restricts resolution codes to these.
+	ResolutionCodes []ResolutionCode
+	// ReopenWindow is how long after resolution an incident may be
+	// reopened; default 7 days (real time). Negative means no limit.
+	ReopenWindow time.Duration
+	// AutoCloseDays is after how many business days CloseResolved closes
+	// a resolved incident (see sla.Calendar.AddDays); default 3. Negative
+	// disables auto-close.
+	AutoCloseDays int
+	// AutoCloseCalendar counts AutoCloseDays; default 24×7 in UTC.
+	AutoCloseCalendar *sla.Calendar
+	// Numbering formats incident numbers; default "INC" + 7 digits from
+	// 1001.
+	Numbering Numbering
+	// NewID returns a new unique ID for an incident; default 16 random
+	// bytes in hex.
+	NewID func() string
+}
+
+// Defaults of Config.
+const (
+	DefaultReopenWindow  = 7 * 24 * time.Hour
+	DefaultAutoCloseDays = 3
+)
+
+func (c Config) withDefaults() Config {
+	c.Clock = itsm.ClockOrSystem(c.Clock)
+	if c.Matrix == nil {
+		c.Matrix = itsm.DefaultPriorityMatrix()
+	}
+	if c.Lifecycle == nil {
+		c.Lifecycle = DefaultLifecycle()
+	}
+	if c.Permissions.IsZero() {
+		c.Permissions = DefaultPermissions()
+	}
+	if c.HoldReasons == nil {
+		c.HoldReasons = []HoldReason{AwaitingCaller, AwaitingChange, AwaitingProblem, AwaitingVendor}
+	} else {
+		c.HoldReasons = slices.Clone(c.HoldReasons)
+	}
+	if c.PausingHoldReasons == nil {
+		c.PausingHoldReasons = []HoldReason{AwaitingCaller}
+	} else {
+		c.PausingHoldReasons = slices.Clone(c.PausingHoldReasons)
+	}
+	c.ResolutionCodes = slices.Clone(c.ResolutionCodes)
+	if c.ReopenWindow == 0 {
+		c.ReopenWindow = DefaultReopenWindow
+	}
+	if c.AutoCloseDays == 0 {
+		c.AutoCloseDays = DefaultAutoCloseDays
+	}
+	if c.AutoCloseCalendar == nil {
+		c.AutoCloseCalendar = sla.AlwaysOpen(time.UTC)
+	}
+	c.Numbering = c.Numbering.withDefaults()
+	if c.NewID == nil {
+		c.NewID = randomID
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	v := &itsm.ValidationError{Subject: "incident service config"}
+	for i, r := range c.PausingHoldReasons {
+		if !slices.Contains(c.HoldReasons, r) {
+			v.Add(fmt.Sprintf("pausing_hold_reasons[%d]", i), "%q is not one of the hold reasons", r)
+		}
+	}
+	for i, r := range c.HoldReasons {
+		if r == "" {
+			v.Add(fmt.Sprintf("hold_reasons[%d]", i), "must not be empty")
+		}
+	}
+	if c.Numbering.Digits < 0 || c.Numbering.Offset < 0 {
+		v.Add("numbering", "digits and offset must not be negative")
+	}
+	if c.Lifecycle.Kind() != Kind {
+		v.Add("lifecycle", "is for %q records, not %q", c.Lifecycle.Kind(), Kind)
+	}
+	return v.Err()
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}

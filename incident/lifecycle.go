@@ -1,0 +1,102 @@
+package incident
+
+import "github.com/itsmkit/itsmkit/itsm"
+
+// State is where an incident is in its lifecycle.
+type State string
+
+// The states of the default lifecycle.
+const (
+	New        State = "new"
+	InProgress State = "in_progress"
+	OnHold     State = "on_hold"
+	Resolved   State = "resolved"
+	Closed     State = "closed"
+	Canceled   State = "canceled"
+)
+
+// Action is what the Service does to an incident's state. A custom
+// lifecycle must use these actions, since the Service attaches its
+// behaviour (timestamps, SLA timers, reopen counting) to actions rather
+// than to state names; it may add states and route the actions
+// differently.
+type Action string
+
+// The actions the Service fires.
+const (
+	ActAssign  Action = "assign"
+	ActStart   Action = "start"
+	ActHold    Action = "hold"
+	ActResume  Action = "resume"
+	ActResolve Action = "resolve"
+	ActReopen  Action = "reopen"
+	ActClose   Action = "close"
+	ActCancel  Action = "cancel"
+)
+
+// Lifecycle is the transition table type for incidents.
+type Lifecycle = itsm.Lifecycle[State, Action, *Incident]
+
+// Definition is the declarative form of a Lifecycle.
+type Definition = itsm.Definition[State, Action, *Incident]
+
+// Transition is one row of a Definition.
+type Transition = itsm.Transition[State, Action, *Incident]
+
+// Required fields of the default lifecycle, for use in custom ones.
+var (
+	NeedsAssignee = itsm.Field[*Incident]{Name: "assignee",
+		Present: func(i *Incident) bool { return i.Assignee != "" || i.AssignmentGroup != "" }}
+	NeedsHoldReason = itsm.Field[*Incident]{Name: "hold_reason",
+		Present: func(i *Incident) bool { return i.HoldReason != "" }}
+	NeedsResolutionCode = itsm.Field[*Incident]{Name: "resolution_code",
+		Present: func(i *Incident) bool { return i.ResolutionCode != "" }}
+	NeedsResolutionNotes = itsm.Field[*Incident]{Name: "resolution_notes",
+		Present: func(i *Incident) bool { return i.ResolutionNotes != "" }}
+	NeedsCancelReason = itsm.Field[*Incident]{Name: "cancel_reason",
+		Present: func(i *Incident) bool { return i.CancelReason != "" }}
+)
+
+// DefaultDefinition returns the ITIL default incident lifecycle:
+//
+//   - New → In Progress by assigning or starting work (an assignee or an
+//     assignment group is required); assigning again keeps the state;
+//   - In Progress ⇄ On Hold (a hold reason is required);
+//   - In Progress or On Hold → Resolved (resolution code and notes
+//     required) → Closed, and Resolved → In Progress on reopen;
+//   - New, In Progress and On Hold → Canceled (a reason is required);
+//   - Closed and Canceled are final.
+//
+// It returns a fresh value each time, so a caller may adapt it (add
+// roles, guards or states) and build its own Lifecycle with
+// itsm.NewLifecycle.
+func DefaultDefinition() Definition {
+	return Definition{
+		Kind:     Kind,
+		Initial:  New,
+		States:   []State{New, InProgress, OnHold, Resolved, Closed, Canceled},
+		Terminal: []State{Closed, Canceled},
+		Transitions: []Transition{
+			{Action: ActAssign, From: []State{New, InProgress}, To: InProgress, Required: []itsm.Field[*Incident]{NeedsAssignee}},
+			{Action: ActAssign, From: []State{OnHold}, To: OnHold, Required: []itsm.Field[*Incident]{NeedsAssignee}},
+			{Action: ActStart, From: []State{New}, To: InProgress, Required: []itsm.Field[*Incident]{NeedsAssignee}},
+			{Action: ActHold, From: []State{InProgress}, To: OnHold, Required: []itsm.Field[*Incident]{NeedsHoldReason}},
+			{Action: ActResume, From: []State{OnHold}, To: InProgress},
+			{Action: ActResolve, From: []State{InProgress, OnHold}, To: Resolved,
+				Required: []itsm.Field[*Incident]{NeedsResolutionCode, NeedsResolutionNotes}},
+			{Action: ActReopen, From: []State{Resolved}, To: InProgress},
+			{Action: ActClose, From: []State{Resolved}, To: Closed},
+			{Action: ActCancel, From: []State{New, InProgress, OnHold}, To: Canceled, Required: []itsm.Field[*Incident]{NeedsCancelReason}},
+		},
+		ID: func(i *Incident) string { return i.Number },
+	}
+}
+
+// DefaultLifecycle returns the Lifecycle built from DefaultDefinition.
+func DefaultLifecycle() *Lifecycle {
+	lc, err := itsm.NewLifecycle(DefaultDefinition())
+	if err != nil {
+		panic("incident: default lifecycle is invalid: " + err.Error())
+	}
+	return lc
+}

@@ -1,0 +1,693 @@
+package incident_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/itsm/itsmtest"
+	"github.com/itsmkit/itsmkit/sla"
+	"github.com/itsmkit/itsmkit/storage/memory"
+)
+
+var (
+	ny      = mustZone("America/New_York")
+	agent   = itsm.Actor{ID: "alice", Name: "Alice", Roles: []itsm.Role{"service-desk"}}
+	caller  = itsm.Actor{ID: "carol", Name: "Carol"}
+	manager = itsm.Actor{ID: "mia", Roles: []itsm.Role{incident.RoleMajorIncidentManager}}
+	// friday is 15:00 on Friday 20 November 2026 in New York.
+	friday = time.Date(2026, 11, 20, 15, 0, 0, 0, ny)
+)
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+const usCalendar = `{"name":"us-9-5","time_zone":"America/New_York",
+ "hours":{"mon":[["09:00","17:00"]],"tue":[["09:00","17:00"]],"wed":[["09:00","17:00"]],"thu":[["09:00","17:00"]],"fri":[["09:00","17:00"]]},
+ "holidays":["2026-11-26","2026-12-25"]}`
+
+const goldPolicy = `{"id":"gold","name":"Gold","calendar":"us-9-5",
+ "targets":{
+  "response":  {"1":"PT15M","2":"PT30M","3":"PT1H","4":"PT4H","5":"P1D"},
+  "resolution":{"1":"PT4H","2":"PT8H","3":"P2D","4":"P5D","5":"P10D"}}}`
+
+type fixture struct {
+	svc   *incident.Service
+	store *memory.Store
+	clock *itsmtest.Clock
+	cal   *sla.Calendar
+}
+
+func newFixture(t *testing.T, mutate ...func(*incident.Config)) *fixture {
+	t.Helper()
+	var spec sla.CalendarSpec
+	require.NoError(t, jsonUnmarshal(usCalendar, &spec))
+	cal, err := sla.NewCalendar(spec)
+	require.NoError(t, err)
+	cals := sla.Calendars{"us-9-5": cal}
+	pol, err := sla.ParsePolicy([]byte(goldPolicy), cals)
+	require.NoError(t, err)
+	f := &fixture{store: memory.New(), clock: itsmtest.NewClock(friday), cal: cal}
+	cfg := incident.Config{
+		Clock:             f.clock,
+		Policies:          incident.Policies{List: []*sla.Policy{pol}},
+		Calendars:         cals,
+		AutoCloseCalendar: cal,
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	f.svc, err = incident.NewService(f.store, cfg)
+	require.NoError(t, err)
+	return f
+}
+
+func (f *fixture) open(t *testing.T, in incident.OpenInput) *incident.Incident {
+	t.Helper()
+	if in.Title == "" {
+		in.Title = "Mail is down"
+	}
+	if in.Impact == 0 {
+		in.Impact, in.Urgency = itsm.ImpactMedium, itsm.UrgencyHigh // P2
+	}
+	inc, err := f.svc.Open(context.Background(), agent, in)
+	require.NoError(t, err)
+	return inc
+}
+
+// timer returns the status of the incident's timer for metric.
+func (f *fixture) timer(t *testing.T, id string, metric sla.Metric) sla.Status {
+	t.Helper()
+	ts, err := f.svc.SLA(context.Background(), id)
+	require.NoError(t, err)
+	for _, s := range ts {
+		if s.Record.Timer.Metric() == metric {
+			return s.Status
+		}
+	}
+	t.Fatalf("no %s timer", metric)
+	return sla.Status{}
+}
+
+func TestOpen(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inc := f.open(t, incident.OpenInput{Caller: caller, Service: "mail"})
+	require.Equal(t, "INC0001001", inc.Number)
+	require.Equal(t, itsm.PriorityHigh, inc.Priority)
+	require.Equal(t, incident.New, inc.State)
+	require.Equal(t, caller, inc.Caller)
+	require.EqualValues(t, 1, inc.Version)
+	require.True(t, inc.OpenedAt.Equal(friday))
+
+	second := f.open(t, incident.OpenInput{})
+	require.Equal(t, "INC0001002", second.Number)
+	require.Equal(t, agent.ID, second.Caller.ID, "the actor is the caller by default")
+
+	resp := f.timer(t, inc.ID, sla.MetricResponse)
+	require.Equal(t, sla.StageRunning, resp.Stage)
+	// 30 business minutes from 15:00 Friday.
+	require.True(t, resp.Due.Equal(friday.Add(30*time.Minute)), "due %v", resp.Due)
+	res := f.timer(t, inc.ID, sla.MetricResolution)
+	// 8 business hours: 2 on Friday, 6 on Monday → Monday 15:00.
+	require.True(t, res.Due.Equal(time.Date(2026, 11, 23, 15, 0, 0, 0, ny)), "due %v", res.Due)
+
+	hist, err := f.svc.History(context.Background(), inc.ID)
+	require.NoError(t, err)
+	require.Len(t, hist, 1)
+	require.Equal(t, "open", hist[0].Action)
+	require.Equal(t, "new", hist[0].To)
+	require.EqualValues(t, 1, hist[0].Sequence)
+	require.Contains(t, hist[0].Changes, itsm.Change{Field: "priority", New: "P2"})
+	require.Contains(t, hist[0].Changes, itsm.Change{Field: "sla.gold.resolution", New: "running"})
+}
+
+func TestOpenBackdated(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inc := f.open(t, incident.OpenInput{OpenedAt: friday.Add(-time.Hour)})
+	require.True(t, inc.OpenedAt.Equal(friday.Add(-time.Hour)))
+	res := f.timer(t, inc.ID, sla.MetricResponse)
+	require.Equal(t, time.Hour, res.Elapsed)
+	require.Equal(t, sla.StageBreached, res.Stage, "30 minutes target, an hour gone")
+}
+
+func TestOpenRefusals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		actor  itsm.Actor
+		in     incident.OpenInput
+		is     error
+		fields []string
+	}{
+		{"empty", agent, incident.OpenInput{}, itsm.ErrValidation, []string{"title", "impact", "urgency"}},
+		{"no actor", itsm.Actor{}, incident.OpenInput{Title: "x", Impact: 1, Urgency: 1}, itsm.ErrValidation, []string{"actor.id"}},
+		{"off the scale", agent, incident.OpenInput{Title: "x", Impact: 4, Urgency: 1}, itsm.ErrValidation, []string{"impact"}},
+		{"future", agent, incident.OpenInput{Title: "x", Impact: 1, Urgency: 1, OpenedAt: friday.Add(time.Minute)}, itsm.ErrValidation, []string{"opened_at"}},
+		{"major without role", agent, incident.OpenInput{Title: "x", Impact: 1, Urgency: 1, Major: true}, itsm.ErrForbidden, nil},
+		{"unknown parent", agent, incident.OpenInput{Title: "x", Impact: 1, Urgency: 1, ParentID: "nope"}, itsm.ErrNotFound, nil},
+	}
+	for _, tc := range cases {
+		_, err := f.svc.Open(ctx, tc.actor, tc.in)
+		require.ErrorIs(t, err, tc.is, tc.name)
+		if tc.fields != nil {
+			var ve *itsm.ValidationError
+			require.ErrorAs(t, err, &ve, tc.name)
+			var got []string
+			for _, fe := range ve.Fields {
+				got = append(got, fe.Field)
+			}
+			require.Equal(t, tc.fields, got, tc.name)
+		}
+	}
+	page, err := f.svc.List(ctx, incident.Query{})
+	require.NoError(t, err)
+	require.Empty(t, page.Incidents, "refused opens store nothing")
+
+	major, err := f.svc.Open(ctx, manager, incident.OpenInput{Title: "Data centre down", Impact: 1, Urgency: 1, Major: true})
+	require.NoError(t, err)
+	require.True(t, major.Major)
+	require.Equal(t, "INC0001001", major.Number, "refused opens consume no number")
+}
+
+// Every transition of the default lifecycle, driven through the service.
+func TestLifecycleThroughService(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+
+	inc := f.open(t, incident.OpenInput{})
+	inc, err := f.svc.Assign(ctx, agent, inc.ID, incident.AssignInput{AssignmentGroup: "messaging", Assignee: "bob", Version: inc.Version})
+	require.NoError(t, err)
+	require.Equal(t, incident.InProgress, inc.State)
+	inc, err = f.svc.Assign(ctx, agent, inc.ID, incident.AssignInput{Assignee: "dave"})
+	require.NoError(t, err)
+	require.Equal(t, incident.InProgress, inc.State)
+	require.Equal(t, "messaging", inc.AssignmentGroup, "empty fields keep their value")
+	inc, err = f.svc.Hold(ctx, agent, inc.ID, incident.HoldInput{Reason: incident.AwaitingVendor})
+	require.NoError(t, err)
+	require.Equal(t, incident.OnHold, inc.State)
+	inc, err = f.svc.Assign(ctx, agent, inc.ID, incident.AssignInput{Assignee: "erin"})
+	require.NoError(t, err)
+	require.Equal(t, incident.OnHold, inc.State, "re-assigning keeps an incident on hold")
+	inc, err = f.svc.Resume(ctx, agent, inc.ID, 0)
+	require.NoError(t, err)
+	require.Equal(t, incident.InProgress, inc.State)
+	require.Empty(t, inc.HoldReason)
+	inc, err = f.svc.Hold(ctx, agent, inc.ID, incident.HoldInput{Reason: incident.AwaitingCaller})
+	require.NoError(t, err)
+	inc, err = f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "solved", Notes: "restarted the relay"})
+	require.NoError(t, err, "resolve straight from hold")
+	require.Equal(t, incident.Resolved, inc.State)
+	require.True(t, inc.ResolvedAt.Equal(friday))
+	inc, err = f.svc.Reopen(ctx, caller, inc.ID, incident.ReopenInput{Reason: "still broken"})
+	require.NoError(t, err)
+	require.Equal(t, incident.InProgress, inc.State)
+	require.Equal(t, 1, inc.ReopenCount)
+	require.Empty(t, inc.ResolutionCode)
+	require.True(t, inc.ResolvedAt.IsZero())
+	inc, err = f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "solved", Notes: "replaced the disk"})
+	require.NoError(t, err)
+	inc, err = f.svc.Close(ctx, agent, inc.ID, inc.Version)
+	require.NoError(t, err)
+	require.Equal(t, incident.Closed, inc.State)
+	require.True(t, inc.ClosedAt.Equal(friday))
+
+	started := f.open(t, incident.OpenInput{})
+	started, err = f.svc.StartWork(ctx, agent, started.ID, 0)
+	require.NoError(t, err)
+	require.Equal(t, incident.InProgress, started.State)
+	require.Equal(t, agent.ID, started.Assignee, "starting work self-assigns")
+
+	for _, from := range []func() *incident.Incident{
+		func() *incident.Incident { return f.open(t, incident.OpenInput{}) },
+		func() *incident.Incident {
+			i := f.open(t, incident.OpenInput{})
+			i, err := f.svc.StartWork(ctx, agent, i.ID, 0)
+			require.NoError(t, err)
+			return i
+		},
+		func() *incident.Incident {
+			i := f.open(t, incident.OpenInput{})
+			_, err := f.svc.StartWork(ctx, agent, i.ID, 0)
+			require.NoError(t, err)
+			i, err = f.svc.Hold(ctx, agent, i.ID, incident.HoldInput{Reason: incident.AwaitingChange})
+			require.NoError(t, err)
+			return i
+		},
+	} {
+		i := from()
+		i, err := f.svc.Cancel(ctx, agent, i.ID, incident.CancelInput{Reason: "duplicate of INC0001001"})
+		require.NoError(t, err)
+		require.Equal(t, incident.Canceled, i.State)
+		for _, ts := range must(f.svc.SLA(ctx, i.ID)) {
+			require.False(t, ts.Status.Active(), "cancel ends every timer")
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	fresh := f.open(t, incident.OpenInput{})
+	working := f.open(t, incident.OpenInput{})
+	working = must(f.svc.StartWork(ctx, agent, working.ID, 0))
+
+	transition := func(t *testing.T, err error, check func(*itsm.TransitionError)) {
+		t.Helper()
+		require.ErrorIs(t, err, itsm.ErrInvalidTransition)
+		var te *itsm.TransitionError
+		require.ErrorAs(t, err, &te)
+		require.Equal(t, incident.Kind, te.Kind)
+		check(te)
+	}
+	_, err := f.svc.Resolve(ctx, agent, fresh.ID, incident.ResolveInput{Code: "solved", Notes: "n"})
+	transition(t, err, func(te *itsm.TransitionError) {
+		require.True(t, te.WrongState)
+		require.Equal(t, fresh.Number, te.ID)
+	})
+	_, err = f.svc.Resolve(ctx, agent, working.ID, incident.ResolveInput{})
+	transition(t, err, func(te *itsm.TransitionError) {
+		require.Equal(t, []string{"resolution_code", "resolution_notes"}, te.MissingFields)
+	})
+	_, err = f.svc.Hold(ctx, agent, working.ID, incident.HoldInput{})
+	transition(t, err, func(te *itsm.TransitionError) { require.Equal(t, []string{"hold_reason"}, te.MissingFields) })
+	_, err = f.svc.Cancel(ctx, agent, working.ID, incident.CancelInput{Reason: "  "})
+	transition(t, err, func(te *itsm.TransitionError) { require.Equal(t, []string{"cancel_reason"}, te.MissingFields) })
+	_, err = f.svc.Resume(ctx, agent, working.ID, 0)
+	transition(t, err, func(te *itsm.TransitionError) { require.True(t, te.WrongState) })
+	_, err = f.svc.Close(ctx, agent, working.ID, 0)
+	transition(t, err, func(te *itsm.TransitionError) { require.True(t, te.WrongState) })
+	_, err = f.svc.Reopen(ctx, agent, working.ID, incident.ReopenInput{Reason: "x"})
+	transition(t, err, func(te *itsm.TransitionError) { require.True(t, te.WrongState) })
+
+	_, err = f.svc.Hold(ctx, agent, working.ID, incident.HoldInput{Reason: "awaiting_godot"})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = f.svc.Assign(ctx, agent, working.ID, incident.AssignInput{})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = f.svc.Reopen(ctx, agent, working.ID, incident.ReopenInput{})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = f.svc.StartWork(ctx, itsm.Actor{}, working.ID, 0)
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = f.svc.StartWork(ctx, agent, "missing", 0)
+	require.ErrorIs(t, err, itsm.ErrNotFound)
+
+	// A stale version changes nothing.
+	_, err = f.svc.Hold(ctx, agent, working.ID, incident.HoldInput{Reason: incident.AwaitingCaller, Version: working.Version - 1})
+	require.ErrorIs(t, err, itsm.ErrConflict)
+	var ce *itsm.ConflictError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, working.Version, ce.Actual)
+	got := must(f.svc.Get(ctx, working.ID))
+	require.Equal(t, working, got)
+	require.Len(t, must(f.svc.History(ctx, working.ID)), 2, "refusals write no audit events")
+}
+
+func TestRoleRestrictedLifecycle(t *testing.T) {
+	t.Parallel()
+	def := incident.DefaultDefinition()
+	for i := range def.Transitions {
+		if def.Transitions[i].Action == incident.ActClose {
+			def.Transitions[i].Roles = []itsm.Role{"service-desk-lead"}
+		}
+	}
+	lc, err := itsm.NewLifecycle(def)
+	require.NoError(t, err)
+	f := newFixture(t, func(c *incident.Config) { c.Lifecycle = lc })
+	ctx := context.Background()
+	inc := f.open(t, incident.OpenInput{})
+	must(f.svc.StartWork(ctx, agent, inc.ID, 0))
+	must(f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
+	_, err = f.svc.Close(ctx, agent, inc.ID, 0)
+	require.ErrorIs(t, err, itsm.ErrForbidden)
+	require.ErrorIs(t, err, itsm.ErrInvalidTransition)
+	lead := itsm.Actor{ID: "lee", Roles: []itsm.Role{"service-desk-lead"}}
+	closed, err := f.svc.Close(ctx, lead, inc.ID, 0)
+	require.NoError(t, err)
+	require.Equal(t, incident.Closed, closed.State)
+	require.Equal(t, lc, f.svc.Lifecycle())
+}
+
+func TestConfigValidation(t *testing.T) {
+	t.Parallel()
+	_, err := incident.NewService(nil, incident.Config{})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = incident.NewService(memory.New(), incident.Config{
+		HoldReasons:        []incident.HoldReason{incident.AwaitingVendor},
+		PausingHoldReasons: []incident.HoldReason{incident.AwaitingCaller},
+	})
+	var ve *itsm.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.True(t, ve.Has("pausing_hold_reasons[0]"))
+
+	type st string
+	other, err := itsm.NewLifecycle(itsm.Definition[incident.State, incident.Action, *incident.Incident]{
+		Kind: "problem", Initial: "a", States: []incident.State{"a", "b"}, Terminal: []incident.State{"b"},
+		Transitions: []incident.Transition{{Action: incident.ActClose, From: []incident.State{"a"}, To: "b"}},
+	})
+	require.NoError(t, err)
+	_, err = incident.NewService(memory.New(), incident.Config{Lifecycle: other})
+	require.ErrorAs(t, err, &ve)
+	require.True(t, ve.Has("lifecycle"))
+}
+
+func TestJournal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	inc := f.open(t, incident.OpenInput{Caller: caller})
+
+	// The caller's own comment is not a response.
+	inc = must(f.svc.AddComment(ctx, caller, inc.ID, "it is still down"))
+	require.True(t, inc.FirstResponseAt.IsZero())
+	require.Equal(t, sla.StageRunning, f.timer(t, inc.ID, sla.MetricResponse).Stage)
+	// Nor is a work note.
+	f.clock.Advance(10 * time.Minute)
+	inc = must(f.svc.AddWorkNote(ctx, agent, inc.ID, "checking the relay"))
+	require.True(t, inc.FirstResponseAt.IsZero())
+	// An agent's public comment is.
+	f.clock.Advance(10 * time.Minute)
+	inc = must(f.svc.AddComment(ctx, agent, inc.ID, "we are on it"))
+	require.True(t, inc.FirstResponseAt.Equal(friday.Add(20*time.Minute)))
+	resp := f.timer(t, inc.ID, sla.MetricResponse)
+	require.Equal(t, sla.StageMet, resp.Stage)
+	require.Equal(t, 20*time.Minute, resp.Elapsed)
+	require.Len(t, inc.Journal, 3)
+	require.Equal(t, incident.Entry{Kind: incident.WorkNote, Author: "alice", At: friday.Add(10 * time.Minute), Text: "checking the relay"}, inc.Journal[1])
+
+	_, err := f.svc.AddComment(ctx, agent, inc.ID, " ")
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	must(f.svc.Cancel(ctx, agent, inc.ID, incident.CancelInput{Reason: "logged twice"}))
+	_, err = f.svc.AddWorkNote(ctx, agent, inc.ID, "late note")
+	require.ErrorIs(t, err, itsm.ErrValidation)
+
+	hist := must(f.svc.History(ctx, inc.ID))
+	require.Equal(t, "comment", hist[1].Action)
+	require.Contains(t, hist[1].Changes, itsm.Change{Field: "comment", New: "it is still down"})
+	require.Contains(t, hist[3].Changes, itsm.Change{Field: "sla.gold.response", Old: "running", New: "met"})
+}
+
+func TestSLAOnHoldAndResolve(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	inc := f.open(t, incident.OpenInput{})
+
+	f.clock.Advance(10 * time.Minute) // 15:10 Friday
+	inc = must(f.svc.Assign(ctx, agent, inc.ID, incident.AssignInput{Assignee: "bob"}))
+	resp := f.timer(t, inc.ID, sla.MetricResponse)
+	require.Equal(t, sla.StageMet, resp.Stage, "the first assignment is the response")
+	require.Equal(t, 10*time.Minute, resp.Elapsed)
+
+	// Awaiting the vendor does not pause the resolution clock.
+	f.clock.Advance(20 * time.Minute) // 15:30
+	inc = must(f.svc.Hold(ctx, agent, inc.ID, incident.HoldInput{Reason: incident.AwaitingVendor}))
+	require.Equal(t, sla.StageRunning, f.timer(t, inc.ID, sla.MetricResolution).Stage)
+	f.clock.Advance(30 * time.Minute) // 16:00
+	inc = must(f.svc.Resume(ctx, agent, inc.ID, 0))
+
+	// Awaiting the caller pauses it, across the weekend.
+	inc = must(f.svc.Hold(ctx, agent, inc.ID, incident.HoldInput{Reason: incident.AwaitingCaller}))
+	res := f.timer(t, inc.ID, sla.MetricResolution)
+	require.Equal(t, sla.StagePaused, res.Stage)
+	require.Equal(t, time.Hour, res.Elapsed)
+	f.clock.Set(time.Date(2026, 11, 23, 10, 0, 0, 0, ny)) // Monday 10:00
+	res = f.timer(t, inc.ID, sla.MetricResolution)
+	require.Equal(t, time.Hour, res.Elapsed, "paused time never counts")
+	inc = must(f.svc.Resume(ctx, agent, inc.ID, 0))
+	res = f.timer(t, inc.ID, sla.MetricResolution)
+	require.Equal(t, sla.StageRunning, res.Stage)
+	// 7 business hours left from Monday 10:00 → Monday 17:00.
+	require.True(t, res.Due.Equal(time.Date(2026, 11, 23, 17, 0, 0, 0, ny)), "due %v", res.Due)
+
+	f.clock.Advance(2 * time.Hour) // Monday 12:00
+	inc = must(f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
+	res = f.timer(t, inc.ID, sla.MetricResolution)
+	require.Equal(t, sla.StageMet, res.Stage)
+	require.Equal(t, 3*time.Hour, res.Elapsed)
+
+	// Reopening starts a new cycle.
+	f.clock.Advance(time.Hour)
+	inc = must(f.svc.Reopen(ctx, caller, inc.ID, incident.ReopenInput{Reason: "back again"}))
+	res = f.timer(t, inc.ID, sla.MetricResolution)
+	require.Equal(t, 2, res.Cycle)
+	require.Equal(t, sla.StageRunning, res.Stage)
+	require.Zero(t, res.Elapsed)
+	require.Equal(t, sla.StageMet, f.timer(t, inc.ID, sla.MetricResponse).Stage, "the response timer is not reset")
+}
+
+func TestPriorityChangeRetargets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	inc := f.open(t, incident.OpenInput{Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyMedium}) // P3: resolution P2D
+	require.Equal(t, itsm.PriorityModerate, inc.Priority)
+	f.clock.Advance(time.Hour)
+
+	inc = must(f.svc.SetPriority(ctx, agent, inc.ID, incident.PriorityInput{Impact: itsm.ImpactHigh, Urgency: itsm.UrgencyHigh}))
+	require.Equal(t, itsm.PriorityCritical, inc.Priority)
+	require.False(t, inc.PriorityOverridden)
+	res := f.timer(t, inc.ID, sla.MetricResolution)
+	require.Equal(t, sla.BusinessTime(4*time.Hour), res.Target)
+	require.Equal(t, time.Hour, res.Elapsed, "elapsed time is kept")
+	require.Equal(t, itsm.PriorityCritical, res.Priority)
+	// The 15-minute P1 response target is already exceeded.
+	require.Equal(t, sla.StageBreached, f.timer(t, inc.ID, sla.MetricResponse).Stage)
+
+	// A manual override needs the permission and a reason.
+	_, err := f.svc.SetPriority(ctx, agent, inc.ID, incident.PriorityInput{Priority: itsm.PriorityLow, Reason: "calmed down"})
+	require.ErrorIs(t, err, itsm.ErrForbidden)
+	_, err = f.svc.SetPriority(ctx, manager, inc.ID, incident.PriorityInput{Priority: itsm.PriorityLow})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = f.svc.SetPriority(ctx, manager, inc.ID, incident.PriorityInput{Priority: 9, Reason: "x"})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = f.svc.SetPriority(ctx, manager, inc.ID, incident.PriorityInput{Impact: 7})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	inc = must(f.svc.SetPriority(ctx, manager, inc.ID, incident.PriorityInput{Priority: itsm.PriorityLow, Reason: "workaround in place"}))
+	require.Equal(t, itsm.PriorityLow, inc.Priority)
+	require.True(t, inc.PriorityOverridden)
+	require.Equal(t, sla.BusinessDays(5), f.timer(t, inc.ID, sla.MetricResolution).Target)
+
+	hist := must(f.svc.History(ctx, inc.ID))
+	last := hist[len(hist)-1]
+	require.Equal(t, "set_priority", last.Action)
+	require.Equal(t, "workaround in place", last.Reason)
+	require.Equal(t, manager.ID, last.Actor.ID)
+	require.Contains(t, last.Changes, itsm.Change{Field: "priority", Old: "P1", New: "P4"})
+	require.Contains(t, last.Changes, itsm.Change{Field: "priority_overridden", Old: "false", New: "true"})
+}
+
+func TestMajorIncidents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	inc := f.open(t, incident.OpenInput{})
+	_, err := f.svc.SetMajor(ctx, agent, inc.ID, true, "whole site down", 0)
+	require.ErrorIs(t, err, itsm.ErrForbidden)
+	_, err = f.svc.SetMajor(ctx, manager, inc.ID, true, "", 0)
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	inc = must(f.svc.SetMajor(ctx, manager, inc.ID, true, "whole site down", 0))
+	require.True(t, inc.Major)
+}
+
+func TestParentsAndChildren(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	parent := f.open(t, incident.OpenInput{Title: "Mail outage"})
+	newChild := f.open(t, incident.OpenInput{Title: "Cannot send mail", ParentID: parent.ID})
+	workingChild := f.open(t, incident.OpenInput{Title: "Outlook errors", ParentID: parent.ID})
+	workingChild = must(f.svc.StartWork(ctx, agent, workingChild.ID, 0))
+	canceledChild := f.open(t, incident.OpenInput{Title: "Logged twice", ParentID: parent.ID})
+	must(f.svc.Cancel(ctx, agent, canceledChild.ID, incident.CancelInput{Reason: "duplicate"}))
+	grandchild := f.open(t, incident.OpenInput{Title: "Phone mail", ParentID: workingChild.ID})
+
+	// No incident may become its own ancestor.
+	_, err := f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ParentID: parent.ID})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ParentID: grandchild.ID})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ParentID: "missing"})
+	require.ErrorIs(t, err, itsm.ErrNotFound)
+
+	linked := must(f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ProblemID: "PRB1", ChangeID: "CHG7"}))
+	linked = must(f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ProblemID: "PRB1"}))
+	require.Equal(t, []string{"PRB1"}, linked.ProblemIDs)
+	require.Equal(t, []string{"CHG7"}, linked.ChangeIDs)
+
+	must(f.svc.StartWork(ctx, agent, parent.ID, 0))
+	f.clock.Advance(time.Hour)
+	must(f.svc.Resolve(ctx, agent, parent.ID, incident.ResolveInput{Code: "solved", Notes: "relay replaced"}))
+
+	for _, id := range []string{newChild.ID, workingChild.ID, grandchild.ID} {
+		c := must(f.svc.Get(ctx, id))
+		require.Equal(t, incident.Resolved, c.State, c.Title)
+		require.Equal(t, incident.ResolutionCode("solved"), c.ResolutionCode)
+		require.Equal(t, "relay replaced", c.ResolutionNotes)
+		require.Equal(t, sla.StageMet, f.timer(t, id, sla.MetricResolution).Stage)
+		hist := must(f.svc.History(ctx, id))
+		last := hist[len(hist)-1]
+		require.Equal(t, "resolve", last.Action)
+		require.Contains(t, last.Reason, "resolved with parent")
+	}
+	require.Equal(t, incident.Canceled, must(f.svc.Get(ctx, canceledChild.ID)).State, "closed children stay as they are")
+}
+
+func TestReopenWindow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, func(c *incident.Config) { c.ReopenWindow = 48 * time.Hour })
+	inc := f.open(t, incident.OpenInput{})
+	must(f.svc.StartWork(ctx, agent, inc.ID, 0))
+	must(f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
+	f.clock.Advance(48*time.Hour + time.Second)
+	_, err := f.svc.Reopen(ctx, caller, inc.ID, incident.ReopenInput{Reason: "again"})
+	require.ErrorIs(t, err, itsm.ErrInvalidTransition)
+	var te *itsm.TransitionError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, "reopen-window", te.Unmet[0].Guard)
+}
+
+func TestCloseResolved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t) // 3 business days on the US calendar
+	resolve := func(major bool) *incident.Incident {
+		actor := agent
+		if major {
+			actor = manager
+		}
+		inc, err := f.svc.Open(ctx, actor, incident.OpenInput{Title: "x", Impact: 2, Urgency: 2, Major: major})
+		require.NoError(t, err)
+		must(f.svc.StartWork(ctx, agent, inc.ID, 0))
+		return must(f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
+	}
+	a := resolve(false)
+	major := resolve(true)
+	f.clock.Set(time.Date(2026, 11, 23, 12, 0, 0, 0, ny)) // Monday
+	b := resolve(false)
+
+	// Resolved Friday: open days after it are Mon 23, Tue 24, Wed 25
+	// (Thursday 26 is Thanksgiving), so it closes at 17:00 Wednesday.
+	f.clock.Set(time.Date(2026, 11, 25, 16, 59, 0, 0, ny))
+	n, err := f.svc.CloseResolved(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	f.clock.Set(time.Date(2026, 11, 25, 17, 0, 0, 0, ny))
+	n, err = f.svc.CloseResolved(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	closed := must(f.svc.Get(ctx, a.ID))
+	require.Equal(t, incident.Closed, closed.State)
+	hist := must(f.svc.History(ctx, a.ID))
+	require.Equal(t, itsm.System.ID, hist[len(hist)-1].Actor.ID)
+	require.Equal(t, incident.Resolved, must(f.svc.Get(ctx, b.ID)).State)
+
+	// Resolved Monday: Tue 24, Wed 25, Fri 27 → closes Friday 17:00.
+	f.clock.Set(time.Date(2026, 12, 31, 0, 0, 0, 0, ny))
+	n, err = f.svc.CloseResolved(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, incident.Closed, must(f.svc.Get(ctx, b.ID)).State)
+	require.Equal(t, incident.Resolved, must(f.svc.Get(ctx, major.ID)).State, "major incidents are never closed automatically")
+
+	off := newFixture(t, func(c *incident.Config) { c.AutoCloseDays = -1 })
+	n, err = off.svc.CloseResolved(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
+func TestListFilters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	p1 := f.open(t, incident.OpenInput{Title: "Payroll down", Impact: 1, Urgency: 1, Service: "payroll"})
+	p4 := f.open(t, incident.OpenInput{Title: "Printer jam", Impact: 3, Urgency: 2})
+	must(f.svc.Assign(ctx, agent, p4.ID, incident.AssignInput{Assignee: "bob", AssignmentGroup: "desk"}))
+
+	ids := func(q incident.Query) []string {
+		page, err := f.svc.List(ctx, q)
+		require.NoError(t, err)
+		var out []string
+		for _, i := range page.Incidents {
+			out = append(out, i.Number)
+		}
+		return out
+	}
+	require.Equal(t, []string{p1.Number, p4.Number}, ids(incident.Query{}))
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{States: []incident.State{incident.New}}))
+	require.Equal(t, []string{p4.Number}, ids(incident.Query{Priorities: []itsm.Priority{itsm.PriorityLow}}))
+	require.Equal(t, []string{p4.Number}, ids(incident.Query{Assignee: "bob", AssignmentGroup: "desk"}))
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{Service: "payroll"}))
+	require.Equal(t, []string{p4.Number}, ids(incident.Query{Text: "PRINTER"}))
+
+	// P1 resolution: 4 business hours from 15:00 Friday → 10:00 Monday;
+	// at risk (75 %) from 9:00 Monday.
+	require.Empty(t, ids(incident.Query{Breached: true}))
+	require.Empty(t, ids(incident.Query{AtRisk: true}))
+	f.clock.Advance(15 * time.Minute)
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{Breached: true}), "the 15-minute response target has passed")
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{Breached: true, Now: time.Date(2026, 11, 23, 10, 0, 1, 0, ny)}))
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{AtRisk: true, Now: time.Date(2026, 11, 23, 9, 0, 0, 0, ny)}))
+
+	_, err := f.svc.List(ctx, incident.Query{After: "!!"})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+}
+
+// failingStore makes AppendEvents fail, to prove an operation is atomic.
+type failingStore struct {
+	incident.Store
+}
+
+type failingTx struct{ incident.Tx }
+
+func (s failingStore) InTx(ctx context.Context, fn func(context.Context, incident.Tx) error) error {
+	return s.Store.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return fn(ctx, failingTx{tx}) })
+}
+
+var errDisk = errors.New("disk full")
+
+func (failingTx) AppendEvents(context.Context, ...itsm.Event) error { return errDisk }
+
+func TestOperationsAreAtomic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	inc := f.open(t, incident.OpenInput{})
+	broken, err := incident.NewService(failingStore{f.store}, incident.Config{
+		Clock: f.clock, Calendars: sla.Calendars{"us-9-5": f.cal},
+		Policies: incident.Policies{List: nil},
+	})
+	require.NoError(t, err)
+	_, err = broken.Assign(ctx, agent, inc.ID, incident.AssignInput{Assignee: "bob"})
+	require.ErrorIs(t, err, errDisk)
+	require.Equal(t, inc, must(f.svc.Get(ctx, inc.ID)))
+	require.Equal(t, sla.StageRunning, f.timer(t, inc.ID, sla.MetricResponse).Stage, "the timer stop was rolled back")
+	_, err = broken.Open(ctx, agent, incident.OpenInput{Title: "x", Impact: 1, Urgency: 1})
+	require.ErrorIs(t, err, errDisk)
+	page := must(f.svc.List(ctx, incident.Query{}))
+	require.Len(t, page.Incidents, 1)
+}
