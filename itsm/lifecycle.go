@@ -8,7 +8,8 @@ import (
 // Guard is a named condition a transition must meet. Check receives the
 // record and the acting Actor and returns nil to allow the transition or an
 // error whose text explains the refusal; that text becomes the Reason of a
-// GuardFailure in the TransitionError, so it is never lost.
+// GuardFailure in the TransitionError, so it is never lost. A sentinel
+// error (errors.New at package level) keeps a refusal free of allocations.
 //
 // Check must not modify the record, must be safe for concurrent use (a
 // Lifecycle is shared by every record of its kind) and should be cheap and
@@ -109,7 +110,13 @@ const smallTable = 8
 // Permitted, so R needs no particular shape and the same Lifecycle can
 // check a record before it exists. A Lifecycle is built once by
 // NewLifecycle and is safe for concurrent use by any number of goroutines,
-// provided the guards and fields it was given are.
+// provided the guards and fields it was given are. The zero Lifecycle is not
+// usable.
+//
+// States and actions are interned into small integers when the lifecycle is
+// built, and each (state, action) pair maps to its transition through a
+// dense table, so Fire, Can and AppendPermitted allocate nothing unless an
+// action is refused.
 type Lifecycle[S ~string, A ~string, R any] struct {
 	kind      string
 	initial   int32
