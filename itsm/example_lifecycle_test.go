@@ -21,38 +21,32 @@ type Ticket struct {
 }
 
 // ticketLifecycle is built once and shared by every ticket.
-var ticketLifecycle = func() *itsm.Lifecycle[TicketState, TicketAction, *Ticket] {
-	l, err := itsm.NewLifecycle(itsm.Definition[TicketState, TicketAction, *Ticket]{
-		Kind:     "ticket",
-		Initial:  "Open",
-		States:   []TicketState{"Open", "Working", "Resolved", "Closed"},
-		Terminal: []TicketState{"Closed"},
-		ID:       func(t *Ticket) string { return t.ID },
-		Transitions: []itsm.Transition[TicketState, TicketAction, *Ticket]{
-			{Action: "start", From: []TicketState{"Open"}, To: "Working"},
-			{
-				Action:   "resolve",
-				From:     []TicketState{"Working"},
-				To:       "Resolved",
-				Roles:    []itsm.Role{"agent"},
-				Required: []itsm.Field[*Ticket]{{Name: "resolution", Present: func(t *Ticket) bool { return t.Resolution != "" }}},
-				Guards: []itsm.Guard[*Ticket]{{Name: "no-open-tasks", Check: func(t *Ticket, _ itsm.Actor) error {
-					if t.OpenTasks > 0 {
-						return fmt.Errorf("%d open tasks", t.OpenTasks)
-					}
-					return nil
-				}}},
-			},
-			{Action: "reopen", From: []TicketState{"Resolved"}, To: "Working"},
-			{Action: "close", From: []TicketState{"Resolved"}, To: "Closed"},
-			{Action: "cancel", From: []TicketState{"Open", "Working"}, To: "Closed", Roles: []itsm.Role{"lead"}},
+var ticketLifecycle = itsm.MustNewLifecycle(itsm.Definition[TicketState, TicketAction, *Ticket]{
+	Kind:     "ticket",
+	Initial:  "Open",
+	States:   []TicketState{"Open", "Working", "Resolved", "Closed"},
+	Terminal: []TicketState{"Closed"},
+	ID:       func(t *Ticket) string { return t.ID },
+	Transitions: []itsm.Transition[TicketState, TicketAction, *Ticket]{
+		{Action: "start", From: []TicketState{"Open"}, To: "Working"},
+		{
+			Action:   "resolve",
+			From:     []TicketState{"Working"},
+			To:       "Resolved",
+			Roles:    []itsm.Role{"agent"},
+			Required: []itsm.Field[*Ticket]{{Name: "resolution", Present: func(t *Ticket) bool { return t.Resolution != "" }}},
+			Guards: []itsm.Guard[*Ticket]{{Name: "no-open-tasks", Check: func(t *Ticket, _ itsm.Actor) error {
+				if t.OpenTasks > 0 {
+					return fmt.Errorf("%d open tasks", t.OpenTasks)
+				}
+				return nil
+			}}},
 		},
-	})
-	if err != nil {
-		panic(err) // the definition is a constant of the program
-	}
-	return l
-}()
+		{Action: "reopen", From: []TicketState{"Resolved"}, To: "Working"},
+		{Action: "close", From: []TicketState{"Resolved"}, To: "Closed"},
+		{Action: "cancel", From: []TicketState{"Open", "Working"}, To: "Closed", Roles: []itsm.Role{"lead"}},
+	},
+})
 
 // Example_lifecycle defines a small ticket lifecycle, fires actions on a
 // ticket, shows a refusal with every reason at once, lists the actions an

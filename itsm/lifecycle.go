@@ -299,6 +299,18 @@ func NewLifecycle[S ~string, A ~string, R any](def Definition[S, A, R]) (*Lifecy
 	return l, nil
 }
 
+// MustNewLifecycle is like NewLifecycle but panics with the
+// *ValidationError when def is invalid. It is meant for package-level
+// variables holding a definition that is part of the program, like
+// regexp.MustCompile; use NewLifecycle for definitions loaded at run time.
+func MustNewLifecycle[S ~string, A ~string, R any](def Definition[S, A, R]) *Lifecycle[S, A, R] {
+	l, err := NewLifecycle(def)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
 // validateRestrictions checks the roles, fields and guards of t.
 func validateRestrictions[S ~string, A ~string, R any](v *ValidationError, path string, t Transition[S, A, R]) {
 	for k, r := range t.Roles {

@@ -270,6 +270,16 @@ func TestNewLifecycleValidation(t *testing.T) {
 	}
 }
 
+func TestMustNewLifecycle(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, lcTicketLifecycle(t).Mermaid(), itsm.MustNewLifecycle(lcTicketDefinition()).Mermaid())
+	def := lcTicketDefinition()
+	def.Initial = lcStClosed
+	require.PanicsWithError(t, `itsm: invalid lifecycle ticket: initial: state "Closed" is terminal`, func() {
+		itsm.MustNewLifecycle(def)
+	})
+}
+
 func TestNewLifecycleReportsEveryProblem(t *testing.T) {
 	t.Parallel()
 	_, err := itsm.NewLifecycle(itsm.Definition[lcTState, lcTAction, *lcTicket]{
