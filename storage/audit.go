@@ -1,0 +1,139 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/itsmkit/itsmkit/itsm"
+)
+
+// HashSize is the length of an audit hash in bytes (SHA-256).
+const HashSize = sha256.Size
+
+// AuditTime returns t as audit stores keep it: in UTC, truncated to whole
+// microseconds (the precision of PostgreSQL timestamps). Adapters store
+// event times this way, so a hash computed before storing matches one
+// computed after reading back.
+func AuditTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// EventHash returns the hash of ev chained to prev, the hash of the
+// record's previous event (nil for its first event). It covers every field
+// of ev, Sequence included, in a fixed binary layout, so editing any field
+// of a stored event, or reordering, inserting or deleting events, changes
+// the hashes that follow.
+func EventHash(prev []byte, ev itsm.Event) []byte {
+	h := sha256.New()
+	var n [8]byte
+	field := func(s string) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	num := func(v int64) {
+		binary.BigEndian.PutUint64(n[:], uint64(v))
+		h.Write(n[:])
+	}
+	field(string(prev))
+	field(ev.Kind)
+	field(ev.RecordID)
+	num(ev.Sequence)
+	field(ev.Actor.ID)
+	field(ev.Actor.Name)
+	num(int64(len(ev.Actor.Roles)))
+	for _, r := range ev.Actor.Roles {
+		field(string(r))
+	}
+	num(AuditTime(ev.At).UnixMicro())
+	field(ev.Action)
+	field(ev.From)
+	field(ev.To)
+	num(int64(len(ev.Changes)))
+	for _, c := range ev.Changes {
+		field(c.Field)
+		field(c.Old)
+		field(c.New)
+	}
+	field(ev.Reason)
+	return h.Sum(nil)
+}
+
+// AuditRow is one stored audit event with its chain hashes.
+type AuditRow struct {
+	Event    itsm.Event
+	PrevHash []byte
+	Hash     []byte
+}
+
+// AuditHead is what a store remembers of a record's latest event, so that
+// deleting the newest events is detected too.
+type AuditHead struct {
+	Sequence int64
+	Hash     []byte
+}
+
+// TamperError reports the first place where a stored audit trail does not
+// verify. It matches itsm.ErrConflict, since stored data contradicts
+// itself.
+type TamperError struct {
+	Kind     string
+	RecordID string
+	// Sequence is the sequence number where the chain breaks.
+	Sequence int64
+	// Problem says what is wrong, such as "hash does not match the
+	// event" or "sequence 3 is missing".
+	Problem string
+}
+
+// Error describes where the chain breaks.
+func (e *TamperError) Error() string {
+	return fmt.Sprintf("storage: audit trail of %s %s broken at sequence %d: %s", e.Kind, e.RecordID, e.Sequence, e.Problem)
+}
+
+// Unwrap returns itsm.ErrConflict.
+func (e *TamperError) Unwrap() error { return itsm.ErrConflict }
+
+// VerifyChain checks the audit trail of one record (kind and recordID): rows must hold
+// sequences 1..n in order, each row's PrevHash must be the previous row's
+// Hash, each Hash must match its event, and head (the last sequence and
+// hash the store recorded separately) must match the last row. It returns
+// the first problem as a *TamperError.
+func VerifyChain(kind, recordID string, rows []AuditRow, head AuditHead) error {
+	var prev []byte
+	fail := func(seq int64, format string, args ...any) error {
+		return &TamperError{Kind: kind, RecordID: recordID, Sequence: seq, Problem: fmt.Sprintf(format, args...)}
+	}
+	for i, r := range rows {
+		want := int64(i + 1)
+		switch {
+		case r.Event.Kind != kind || r.Event.RecordID != recordID:
+			return fail(r.Event.Sequence, "event belongs to %s %s", r.Event.Kind, r.Event.RecordID)
+		case r.Event.Sequence != want:
+			return fail(want, "sequence %d is missing (found %d)", want, r.Event.Sequence)
+		case !bytes.Equal(r.PrevHash, prev):
+			return fail(want, "previous hash %s does not match %s", short(r.PrevHash), short(prev))
+		case !bytes.Equal(r.Hash, EventHash(prev, r.Event)):
+			return fail(want, "hash does not match the event")
+		}
+		prev = r.Hash
+	}
+	last := int64(len(rows))
+	if head.Sequence != last {
+		return fail(last+1, "head says %d events, found %d", head.Sequence, last)
+	}
+	if !bytes.Equal(head.Hash, prev) {
+		return fail(last, "head hash %s does not match %s", short(head.Hash), short(prev))
+	}
+	return nil
+}
+
+func short(h []byte) string {
+	if len(h) == 0 {
+		return "(none)"
+	}
+	s := hex.EncodeToString(h)
+	return s[:min(12, len(s))]
+}
