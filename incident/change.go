@@ -50,7 +50,7 @@ func (s *Service) update(ctx context.Context, actor itsm.Actor, id string, versi
 		if version != 0 && inc.Version != version {
 			return &itsm.ConflictError{Kind: Kind, ID: inc.Number, Expected: version, Actual: inc.Version}
 		}
-		c := s.newChange(ctx, tx, actor, s.cfg.Clock.Now(), inc)
+		c := s.newChange(ctx, tx, actor, s.now(), inc)
 		if err := fn(c); err != nil {
 			return err
 		}

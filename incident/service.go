@@ -41,6 +41,21 @@ func NewService(store Store, cfg Config) (*Service, error) {
 	return &Service{store: store, cfg: cfg}, nil
 }
 
+// WithStore returns a copy of the service that works on store with the
+// same configuration. Use it to run operations inside a transaction the
+// application already holds, through an adapter's store bound to that
+// transaction (such as sqlite.Store.Join), so that the incident and the
+// application's own rows commit together.
+func (s *Service) WithStore(store Store) *Service {
+	c := *s
+	c.store = store
+	return &c
+}
+
+// now reads the clock, kept to the microsecond: the precision of the SQL
+// stores, so that what a call returns equals what a later read returns.
+func (s *Service) now() time.Time { return s.cfg.Clock.Now().Truncate(time.Microsecond) }
+
 // Lifecycle returns the transition table the service fires, for building
 // menus (Lifecycle.Permitted) and diagrams.
 func (s *Service) Lifecycle() *Lifecycle { return s.cfg.Lifecycle }
@@ -71,7 +86,7 @@ type OpenInput struct {
 // selector (response and resolution, started at OpenedAt) and an "open"
 // audit event.
 func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*Incident, error) {
-	now := s.cfg.Clock.Now()
+	now := s.now()
 	v := &itsm.ValidationError{Subject: Kind}
 	requireActor(v, actor)
 	if strings.TrimSpace(in.Title) == "" {
@@ -99,7 +114,7 @@ func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*In
 	if caller.ID == "" {
 		caller = actor
 	}
-	opened := in.OpenedAt
+	opened := in.OpenedAt.Truncate(time.Microsecond)
 	if opened.IsZero() {
 		opened = now
 	}
@@ -493,7 +508,7 @@ func (s *Service) GetByNumber(ctx context.Context, number string) (*Incident, er
 // judged at the service clock's now unless q.Now is set.
 func (s *Service) List(ctx context.Context, q Query) (Page, error) {
 	if q.Now.IsZero() {
-		q.Now = s.cfg.Clock.Now()
+		q.Now = s.now()
 	}
 	if q.After != "" {
 		if _, err := ParseCursor(q.After); err != nil {
@@ -527,7 +542,7 @@ func (s *Service) SLA(ctx context.Context, id string) ([]TimerStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := s.cfg.Clock.Now()
+	now := s.now()
 	out := make([]TimerStatus, 0, len(recs))
 	for _, r := range recs {
 		if err := s.bind(r.Timer); err != nil {
@@ -551,7 +566,7 @@ func (s *Service) CloseResolved(ctx context.Context) (int, error) {
 	const batch = 100
 	closed := 0
 	for {
-		now := s.cfg.Clock.Now()
+		now := s.now()
 		incs, err := s.store.ResolvedBefore(ctx, now, batch)
 		if err != nil {
 			return closed, err

@@ -624,7 +624,7 @@ func TestListFilters(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	p1 := f.open(t, incident.OpenInput{Title: "Payroll down", Impact: 1, Urgency: 1, Service: "payroll"})
+	p1 := f.open(t, incident.OpenInput{Title: "Payroll down", Impact: 1, Urgency: 1, Service: "payroll", OpenedAt: friday.Add(-time.Second)})
 	p4 := f.open(t, incident.OpenInput{Title: "Printer jam", Impact: 3, Urgency: 2})
 	must(f.svc.Assign(ctx, agent, p4.ID, incident.AssignInput{Assignee: "bob", AssignmentGroup: "desk"}))
 
@@ -644,14 +644,19 @@ func TestListFilters(t *testing.T) {
 	require.Equal(t, []string{p1.Number}, ids(incident.Query{Service: "payroll"}))
 	require.Equal(t, []string{p4.Number}, ids(incident.Query{Text: "PRINTER"}))
 
-	// P1 resolution: 4 business hours from 15:00 Friday → 10:00 Monday;
-	// at risk (75 %) from 9:00 Monday.
+	// P1 resolution: 4 business hours from 14:59:59 Friday: 2h00m01s on
+	// Friday, so 75 % (3 h) is reached at 09:59:59 Monday and the target
+	// at 10:59:59.
 	require.Empty(t, ids(incident.Query{Breached: true}))
 	require.Empty(t, ids(incident.Query{AtRisk: true}))
 	f.clock.Advance(15 * time.Minute)
 	require.Equal(t, []string{p1.Number}, ids(incident.Query{Breached: true}), "the 15-minute response target has passed")
-	require.Equal(t, []string{p1.Number}, ids(incident.Query{Breached: true, Now: time.Date(2026, 11, 23, 10, 0, 1, 0, ny)}))
-	require.Equal(t, []string{p1.Number}, ids(incident.Query{AtRisk: true, Now: time.Date(2026, 11, 23, 9, 0, 0, 0, ny)}))
+	monday := func(h, m, s int) time.Time { return time.Date(2026, 11, 23, h, m, s, 0, ny) }
+	require.Empty(t, ids(incident.Query{AtRisk: true, Now: monday(9, 59, 58)}))
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{AtRisk: true, Now: monday(9, 59, 59)}))
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{AtRisk: true, Now: monday(10, 59, 59)}))
+	require.Empty(t, ids(incident.Query{AtRisk: true, Now: monday(11, 0, 0)}), "breached is no longer at risk")
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{Breached: true, Now: monday(11, 0, 0)}))
 
 	_, err := f.svc.List(ctx, incident.Query{After: "!!"})
 	require.ErrorIs(t, err, itsm.ErrValidation)
