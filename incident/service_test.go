@@ -48,7 +48,7 @@ type fixture struct {
 	cal   *sla.Calendar
 }
 
-func newFixture(t *testing.T, mutate ...func(*incident.Config)) *fixture {
+func newFixture(t testing.TB, mutate ...func(*incident.Config)) *fixture {
 	t.Helper()
 	var spec sla.CalendarSpec
 	require.NoError(t, jsonUnmarshal(usCalendar, &spec))
