@@ -93,10 +93,4 @@ func DefaultDefinition() Definition {
 }
 
 // DefaultLifecycle returns the Lifecycle built from DefaultDefinition.
-func DefaultLifecycle() *Lifecycle {
-	lc, err := itsm.NewLifecycle(DefaultDefinition())
-	if err != nil {
-		panic("incident: default lifecycle is invalid: " + err.Error())
-	}
-	return lc
-}
+func DefaultLifecycle() *Lifecycle { return itsm.MustNewLifecycle(DefaultDefinition()) }
