@@ -141,6 +141,31 @@ var updateTests = []test{
 		require.Equal(e.t, int64(1), got.Version)
 		require.Equal(e.t, "Incident 1", got.Title)
 	}},
+	{"NumberStaysUnique", func(e env) {
+		a, b := fixture(1), fixture(2)
+		e.create(a, b)
+		b.Number = a.Number
+		err := e.store.InTx(e.ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Update(ctx, b) })
+		require.ErrorIs(e.t, err, itsm.ErrConflict)
+		requireIncident(e.t, fixture(2), withVersion(e.get(b.ID), 0))
+		got, err := e.store.GetByNumber(e.ctx, a.Number)
+		require.NoError(e.t, err)
+		require.Equal(e.t, a.ID, got.ID)
+
+		// A number given up by one update is free for the next.
+		b = e.get(b.ID)
+		old := b.Number
+		b.Number = "INC-RENUMBERED"
+		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.Update(ctx, b)) })
+		got, err = e.store.GetByNumber(e.ctx, "INC-RENUMBERED")
+		require.NoError(e.t, err)
+		require.Equal(e.t, b.ID, got.ID)
+		_, err = e.store.GetByNumber(e.ctx, old)
+		requireNotFound(e, err, old)
+		c := fixture(3)
+		c.Number = old
+		e.create(c)
+	}},
 	{"NotFound", func(e env) {
 		inc := fixture(1)
 		inc.Version = 1
@@ -237,4 +262,11 @@ var copyTests = []test{
 		require.NoError(e.t, err)
 		requireTimers(e.t, want, again)
 	}},
+}
+
+// withVersion returns inc with its Version set to v, for comparing a
+// stored incident with a fixture.
+func withVersion(inc *incident.Incident, v int64) *incident.Incident {
+	inc.Version = v
+	return inc
 }
