@@ -80,6 +80,10 @@ func MustParseTarget(s string) Target {
 // IsZero reports whether t is the zero Target ("no target").
 func (t Target) IsZero() bool { return t.business == 0 && t.days == 0 }
 
+// Equal reports whether t and o are the same target in the same form
+// ("P1D" and "PT8H" differ even on a calendar with 8-hour days).
+func (t Target) Equal(o Target) bool { return t == o }
+
 // Business returns the business-time amount and true for a business-time
 // target, or 0 and false for a business-days target.
 func (t Target) Business() (time.Duration, bool) { return t.business, t.days == 0 }
@@ -113,7 +117,10 @@ func (t Target) Resolve(cal *Calendar, start time.Time) time.Duration {
 // String returns the ISO 8601 form: "P2D" for business days, a time-only
 // duration such as "PT4H30M" otherwise, "PT0S" for the zero Target.
 func (t Target) String() string {
-	if t.days != 0 {
+	switch {
+	case t.days < 0:
+		return "-P" + strconv.Itoa(-t.days) + "D"
+	case t.days > 0:
 		return "P" + strconv.Itoa(t.days) + "D"
 	}
 	return FormatISODuration(t.business)
