@@ -215,7 +215,7 @@ func TestPolicyKindText(t *testing.T) {
 	require.True(t, ve.Has("kind"))
 }
 
-func TestCalendars(t *testing.T) {
+func TestPolicyCalendarSource(t *testing.T) {
 	t.Parallel()
 	var none Calendars
 	_, ok := none.Calendar("x")
