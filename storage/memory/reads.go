@@ -129,7 +129,7 @@ func (v view) resolvedBefore(t time.Time, limit int) []*incident.Incident {
 	}
 	var hits []*incident.Incident
 	v.eachIncident(func(inc *incident.Incident) {
-		if inc.State == incident.Resolved && !inc.ResolvedAt.IsZero() && inc.ResolvedAt.Before(t) {
+		if !inc.ResolvedAt.IsZero() && inc.ResolvedAt.Before(t) && inc.ClosedAt.IsZero() && !inc.Major {
 			hits = append(hits, inc)
 		}
 	})

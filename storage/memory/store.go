@@ -147,9 +147,10 @@ func (s *Store) History(ctx context.Context, id string) ([]itsm.Event, error) {
 	return out, err
 }
 
-// ResolvedBefore returns copies of up to limit committed incidents in
-// state Resolved whose ResolvedAt is before t, oldest resolution first and
-// then by ID. A limit of 0 or less yields an empty slice.
+// ResolvedBefore returns copies of up to limit committed incidents that
+// are resolved and not closed (ResolvedAt set and before t, ClosedAt zero)
+// and not flagged Major, oldest resolution first and then by ID, whatever
+// their state. A limit of 0 or less yields an empty slice.
 func (s *Store) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]*incident.Incident, error) {
 	var out []*incident.Incident
 	err := s.read(ctx, func(v view) error { out = v.resolvedBefore(t, limit); return nil })

@@ -53,12 +53,7 @@ var resolvedTests = []test{
 		a := resolved(1, t0.Add(3*time.Hour))
 		b := resolved(2, t0.Add(time.Hour)) // oldest resolution
 		c := resolved(3, t0.Add(3*time.Hour))
-		atCutoff := resolved(4, cutoff)             // not before the cutoff
-		after := resolved(5, cutoff.Add(time.Hour)) // after the cutoff
-		closed := resolved(6, t0)                   // resolved long ago, but closed since
-		closed.State, closed.ClosedAt = incident.Closed, t0.Add(2*time.Hour)
-		open := fixture(7)
-		e.create(a, b, c, atCutoff, after, closed, open)
+		e.create(c, a, b)
 		get := func(limit int) []string {
 			got, err := e.store.ResolvedBefore(e.ctx, cutoff, limit)
 			require.NoError(e.t, err)
@@ -73,6 +68,41 @@ var resolvedTests = []test{
 		got, err = e.store.ResolvedBefore(e.ctx, t0, 10)
 		require.NoError(e.t, err)
 		require.Empty(e.t, got)
+	}},
+	{"Selection", func(e env) {
+		// Selection goes by ResolvedAt, ClosedAt and Major, never by the
+		// state's name, so custom lifecycles work.
+		cutoff := t0.Add(10 * time.Hour)
+		inc := func(n int, resolvedAt time.Time, edit func(*incident.Incident)) *incident.Incident {
+			i := fixture(n)
+			i.State, i.ResolvedAt = incident.Resolved, resolvedAt
+			if edit != nil {
+				edit(i)
+			}
+			return i
+		}
+		keep := []*incident.Incident{
+			inc(1, t0, nil),
+			inc(2, t0.Add(time.Hour), func(i *incident.Incident) { i.State = "fixed" }), // a custom state
+		}
+		skip := []*incident.Incident{
+			inc(3, cutoff, nil),                // not before the cutoff
+			inc(4, cutoff.Add(time.Hour), nil), // after it
+			inc(5, t0, func(i *incident.Incident) { i.State, i.ClosedAt = incident.Closed, t0.Add(time.Hour) }),
+			inc(6, t0, func(i *incident.Incident) { i.ClosedAt = t0.Add(time.Hour) }), // closed, whatever the state says
+			inc(7, t0, func(i *incident.Incident) { i.Major = true }),
+			inc(8, time.Time{}, nil), // state resolved but no resolution time
+			fixture(9),               // open
+		}
+		e.create(append(slices.Clone(skip), keep...)...)
+		got, err := e.store.ResolvedBefore(e.ctx, cutoff, 100)
+		require.NoError(e.t, err)
+		require.Equal(e.t, ids(keep), ids(got))
+		e.tx(func(ctx context.Context, tx incident.Tx) {
+			got, err := tx.ResolvedBefore(ctx, cutoff, 100)
+			require.NoError(e.t, err)
+			require.Equal(e.t, ids(keep), ids(got))
+		})
 	}},
 }
 
