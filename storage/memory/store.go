@@ -52,7 +52,9 @@ func (s *Store) read(ctx context.Context, fn func(view) error) error {
 // current one to end, or returns ctx.Err() if ctx is done first. If ctx is
 // done when fn returns nil, the writes are discarded and ctx.Err() is
 // returned, as a database would refuse the commit. A nil fn is an
-// *itsm.ValidationError.
+// *itsm.ValidationError. fn may read through the Store (it sees the
+// committed state), but an InTx called from inside fn waits for the
+// outer one and so never starts unless its ctx is done.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx incident.Tx) error) error {
 	if fn == nil {
 		return itsm.NewValidationError("transaction", "fn", "must not be nil")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/storage"
 	"github.com/stretchr/testify/require"
 )
 
@@ -147,9 +148,9 @@ var numberTests = []test{
 	}},
 	{"UniqueUnderConcurrency", func(e env) {
 		// Each transaction takes a number and creates an incident with
-		// it. A store may refuse a transaction with itsm.ErrConflict
-		// (a serialization failure), but the numbers of the committed
-		// ones must all differ.
+		// it. A store may refuse a transaction with itsm.ErrConflict or
+		// storage.ErrRetryable (a serialization failure), but the numbers
+		// of the committed ones must all differ.
 		const workers, each = 8, 10
 		var (
 			mu        sync.Mutex
@@ -174,7 +175,7 @@ var numberTests = []test{
 					switch {
 					case err == nil:
 						got = append(got, n)
-					case errors.Is(err, itsm.ErrConflict):
+					case errors.Is(err, itsm.ErrConflict), storage.IsRetryable(err):
 						conflicts++
 					default:
 						others = append(others, err)
