@@ -24,6 +24,7 @@ func TestIncidentStore(t *testing.T, newStore func(t *testing.T) incident.Store)
 		tests []test
 	}{
 		{"Create", createTests},
+		{"Get", getTests},
 		{"Update", updateTests},
 		{"Copies", copyTests},
 		{"List", listTests},

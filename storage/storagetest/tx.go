@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -54,6 +55,17 @@ func (e env) requireUntouched(before, created *incident.Incident) {
 }
 
 var txTests = []test{
+	{"ErrorPassedThrough", func(e env) {
+		// InTx passes fn's error on (wrapped or not), so errors.Is and
+		// errors.As see it and its detail.
+		sentinel := &itsm.ValidationError{Subject: "storagetest"}
+		sentinel.Add("field", "made up")
+		err := e.store.InTx(e.ctx, func(context.Context, incident.Tx) error { return sentinel })
+		require.ErrorIs(e.t, err, itsm.ErrValidation)
+		var got *itsm.ValidationError
+		require.ErrorAs(e.t, err, &got)
+		require.Same(e.t, sentinel, got)
+	}},
 	{"RollbackOnError", func(e env) {
 		existing, created := fixture(1), fixture(2)
 		e.create(existing)
