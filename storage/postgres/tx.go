@@ -1,0 +1,348 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/storage"
+)
+
+// txn is the incident.Tx handed to InTx's fn: a pgx transaction (or a
+// savepoint, under Join). A pgx.Tx is not safe for concurrent use, so the
+// methods take mu; they may be called from several goroutines while fn
+// runs.
+type txn struct {
+	s    *Store
+	mu   sync.Mutex
+	done bool
+	db   pgx.Tx
+}
+
+var _ incident.Tx = (*txn)(nil)
+
+// end closes the transaction to further use. It may be called more than
+// once.
+func (t *txn) end() {
+	t.mu.Lock()
+	t.done = true
+	t.mu.Unlock()
+}
+
+// use runs fn with the transaction while holding its lock.
+func (t *txn) use(fn func(db pgx.Tx) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return ErrTxDone
+	}
+	return fn(t.db)
+}
+
+func (t *txn) Get(ctx context.Context, id string) (inc *incident.Incident, err error) {
+	err = t.use(func(db pgx.Tx) error { inc, err = t.s.get(ctx, db, id); return err })
+	return inc, err
+}
+
+func (t *txn) GetByNumber(ctx context.Context, number string) (inc *incident.Incident, err error) {
+	err = t.use(func(db pgx.Tx) error { inc, err = t.s.getByNumber(ctx, db, number); return err })
+	return inc, err
+}
+
+func (t *txn) List(ctx context.Context, q incident.Query) (p incident.Page, err error) {
+	err = t.use(func(db pgx.Tx) error { p, err = t.s.list(ctx, db, q); return err })
+	return p, err
+}
+
+func (t *txn) Children(ctx context.Context, id string) (out []*incident.Incident, err error) {
+	err = t.use(func(db pgx.Tx) error { out, err = t.s.children(ctx, db, id); return err })
+	return out, err
+}
+
+func (t *txn) Timers(ctx context.Context, id string) (out []incident.TimerRecord, err error) {
+	err = t.use(func(db pgx.Tx) error { out, err = t.s.timers(ctx, db, id); return err })
+	return out, err
+}
+
+func (t *txn) TimersDue(ctx context.Context, before time.Time, limit int) (out []incident.TimerRecord, err error) {
+	err = t.use(func(db pgx.Tx) error { out, err = t.s.timersDue(ctx, db, before, limit); return err })
+	return out, err
+}
+
+func (t *txn) History(ctx context.Context, id string) (out []itsm.Event, err error) {
+	err = t.use(func(db pgx.Tx) error { out, err = t.s.history(ctx, db, id); return err })
+	return out, err
+}
+
+func (t *txn) ResolvedBefore(ctx context.Context, before time.Time, limit int) (out []*incident.Incident, err error) {
+	err = t.use(func(db pgx.Tx) error { out, err = t.s.resolvedBefore(ctx, db, before, limit); return err })
+	return out, err
+}
+
+// NextNumber returns the next value of the sequence named kind, from 1.
+// The sequence row stays locked until the transaction ends, so concurrent
+// transactions take turns and never get the same value; a rollback gives
+// the value back. An empty kind is an *itsm.ValidationError.
+func (t *txn) NextNumber(ctx context.Context, kind string) (int64, error) {
+	if kind == "" {
+		return 0, itsm.NewValidationError("number sequence", "kind", "must not be empty")
+	}
+	var n int64
+	err := t.use(func(db pgx.Tx) error {
+		if err := db.QueryRow(ctx, t.s.q.nextNumber, kind).Scan(&n); err != nil {
+			return mapError(err, "number sequence", kind)
+		}
+		return nil
+	})
+	return n, err
+}
+
+func checkKeys(inc *incident.Incident) error {
+	if inc == nil {
+		return itsm.NewValidationError("incident", "incident", "must not be nil")
+	}
+	ve := &itsm.ValidationError{Subject: "incident"}
+	if inc.ID == "" {
+		ve.Add("id", "must not be empty")
+	}
+	if inc.Number == "" {
+		ve.Add("number", "must not be empty")
+	}
+	return ve.Err()
+}
+
+// incidentArgs returns the 29 scalar arguments of createSQL and updateSQL.
+func incidentArgs(inc *incident.Incident) []any {
+	return []any{inc.ID, inc.Number, inc.Title, inc.Description, inc.Caller.ID, inc.Caller.Name, fromRoles(inc.Caller.Roles),
+		inc.Service, inc.ConfigItem, inc.Category, int16(inc.Impact), int16(inc.Urgency), int16(inc.Priority), inc.PriorityOverridden,
+		string(inc.State), string(inc.HoldReason), inc.AssignmentGroup, inc.Assignee, string(inc.ResolutionCode), inc.ResolutionNotes,
+		inc.CancelReason, inc.OpenedAt, nullTime(inc.FirstResponseAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), inc.UpdatedAt,
+		int32(inc.ReopenCount), inc.Major, inc.ParentID}
+}
+
+// journalArgs returns the journal as four parallel arrays, then the
+// problem and change links.
+func journalArgs(inc *incident.Incident) []any {
+	n := len(inc.Journal)
+	kinds, authors, texts, ats := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	for k, e := range inc.Journal {
+		kinds[k], authors[k], ats[k], texts[k] = string(e.Kind), e.Author, e.At, e.Text
+	}
+	problems, changes := inc.ProblemIDs, inc.ChangeIDs
+	if problems == nil {
+		problems = []string{}
+	}
+	if changes == nil {
+		changes = []string{}
+	}
+	return []any{kinds, authors, ats, texts, problems, changes}
+}
+
+// Create stores inc with Version 1, its journal and its links in one
+// statement, and sets inc.Version to 1. A nil incident or an empty ID or
+// Number is an *itsm.ValidationError; an ID or Number already stored
+// (committed, or created earlier in the transaction) is an error matching
+// itsm.ErrConflict that leaves the transaction usable.
+func (t *txn) Create(ctx context.Context, inc *incident.Incident) error {
+	if err := checkKeys(inc); err != nil {
+		return err
+	}
+	args := append(incidentArgs(inc), journalArgs(inc)...)
+	return t.use(func(db pgx.Tx) error {
+		var n int
+		if err := db.QueryRow(ctx, t.s.q.create, args...).Scan(&n); err != nil {
+			return mapError(err, incident.Kind, inc.ID)
+		}
+		if n == 0 {
+			return fmt.Errorf("postgres: incident %s or number %s already exists: %w", inc.ID, inc.Number, itsm.ErrConflict)
+		}
+		inc.Version = 1
+		return nil
+	})
+}
+
+// Update replaces the stored incident (with its journal and links) by inc
+// when the stored version equals inc.Version, and sets inc.Version to the
+// next version. The row is locked by the UPDATE, so of two transactions
+// updating from the same version the second waits for the first and then
+// finds the version changed. Otherwise nothing changes and the error is
+// an *itsm.ConflictError (with Expected and Actual) or an
+// *itsm.NotFoundError. A changed Number that another incident holds is an
+// error matching itsm.ErrConflict; the database then aborts the
+// transaction, so fn must return it. A nil incident or an empty ID or
+// Number is an *itsm.ValidationError.
+func (t *txn) Update(ctx context.Context, inc *incident.Incident) error {
+	if err := checkKeys(inc); err != nil {
+		return err
+	}
+	args := append(incidentArgs(inc), inc.Version)
+	args = append(args, journalArgs(inc)...)
+	return t.use(func(db pgx.Tx) error {
+		var v int64
+		err := db.QueryRow(ctx, t.s.q.update, args...).Scan(&v)
+		if err == nil {
+			inc.Version = v
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return mapError(err, incident.Kind, inc.ID)
+		}
+		var actual int64
+		if err := db.QueryRow(ctx, t.s.q.versionOf, inc.ID).Scan(&actual); err != nil {
+			return mapError(err, incident.Kind, inc.ID)
+		}
+		return &itsm.ConflictError{Kind: incident.Kind, ID: inc.ID, Expected: inc.Version, Actual: actual}
+	})
+}
+
+// PutTimers inserts or replaces timers keyed by ID, storing each Timer as
+// JSON (jsonb) beside its derived fields; a replaced timer keeps its place
+// in the order of Timers. Every record needs an ID, an IncidentID and a
+// Timer, or nothing is stored and the error is an *itsm.ValidationError.
+// The incident must exist (in the store or earlier in the transaction).
+// All timers are sent in one round trip.
+func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) error {
+	ve := &itsm.ValidationError{Subject: "timer records"}
+	for i, r := range timers {
+		at := "[" + strconv.Itoa(i) + "]."
+		if r.ID == "" {
+			ve.Add(at+"id", "must not be empty")
+		}
+		if r.IncidentID == "" {
+			ve.Add(at+"incident_id", "must not be empty")
+		}
+		if r.Timer == nil {
+			ve.Add(at+"timer", "must not be nil")
+		}
+	}
+	if err := ve.Err(); err != nil {
+		return err
+	}
+	if len(timers) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, r := range timers {
+		enc, err := json.Marshal(r.Timer)
+		if err != nil {
+			return fmt.Errorf("postgres: encode timer %s: %w", r.ID, err)
+		}
+		stage, err := r.Stage.MarshalText()
+		if err != nil {
+			return fmt.Errorf("postgres: timer %s: %w", r.ID, err)
+		}
+		b.Queue(t.s.q.putTimer, r.ID, r.IncidentID, enc, string(stage), nullTime(r.AtRiskAt), nullTime(r.BreachAt), nullTime(r.NextWakeAt))
+	}
+	return t.use(func(db pgx.Tx) error {
+		if err := db.SendBatch(ctx, b).Close(); err != nil {
+			return mapError(err, "sla timer", timers[0].ID)
+		}
+		return nil
+	})
+}
+
+// AppendEvents appends events, numbering each one more than the last event
+// of the same record (Kind and RecordID) and chaining its hash to the
+// previous one (storage.EventHash, with the time as storage.AuditTime
+// keeps it). The heads of the records are locked first, so concurrent
+// appenders to one record take turns. If any event fails Event.Validate
+// nothing is appended and the error is an *itsm.ValidationError naming
+// each problem as "[i].field".
+func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
+	ve := &itsm.ValidationError{Subject: "audit events"}
+	for i, e := range events {
+		if err := e.Validate(); err != nil {
+			var fe *itsm.ValidationError
+			if !errors.As(err, &fe) {
+				return err
+			}
+			for _, f := range fe.Fields {
+				ve.Add("["+strconv.Itoa(i)+"]."+f.Field, "%s", f.Message)
+			}
+		}
+	}
+	if err := ve.Err(); err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	type key struct{ kind, id string }
+	var keys []key
+	for _, e := range events {
+		if k := (key{e.Kind, e.RecordID}); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	kinds, ids := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		kinds[i], ids[i] = k.kind, k.id
+	}
+	changes := make([][]byte, len(events))
+	for i, e := range events {
+		c := e.Changes
+		if c == nil {
+			c = []itsm.Change{}
+		}
+		enc, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("postgres: encode changes of event %d: %w", i, err)
+		}
+		changes[i] = enc
+	}
+	return t.use(func(db pgx.Tx) error {
+		heads := make(map[key]storageHead, len(keys))
+		rows, err := db.Query(ctx, t.s.q.lockHeads, kinds, ids)
+		if err != nil {
+			return mapError(err, "", "")
+		}
+		for rows.Next() {
+			var k key
+			var h storageHead
+			if err := rows.Scan(&k.kind, &k.id, &h.seq, &h.hash); err != nil {
+				rows.Close()
+				return mapError(err, "", "")
+			}
+			heads[k] = h
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return mapError(err, "", "")
+		}
+		b := &pgx.Batch{}
+		for i, e := range events {
+			k := key{e.Kind, e.RecordID}
+			h := heads[k]
+			e.Sequence = h.seq + 1
+			e.At = storage.AuditTime(e.At)
+			hash := storage.EventHash(h.hash, e)
+			b.Queue(t.s.q.insertEvent, e.Kind, e.RecordID, e.Sequence, e.Actor.ID, e.Actor.Name, fromRoles(e.Actor.Roles),
+				e.At, e.Action, e.From, e.To, changes[i], e.Reason, h.hash, hash)
+			heads[k] = storageHead{seq: e.Sequence, hash: hash}
+		}
+		for _, k := range keys {
+			h := heads[k]
+			b.Queue(t.s.q.updateHead, k.kind, k.id, h.seq, h.hash)
+		}
+		if err := db.SendBatch(ctx, b).Close(); err != nil {
+			return mapError(err, "", "")
+		}
+		return nil
+	})
+}
+
+// storageHead is a record's last sequence and hash while events are
+// appended.
+type storageHead struct {
+	seq  int64
+	hash []byte
+}

@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/storage"
+)
+
+// ProcessDueTimers implements storage.TimerProcessor. In one READ
+// COMMITTED transaction it claims up to limit timers whose NextWakeAt is
+// at or before now, earliest first and then by ID, with SELECT ... FOR
+// UPDATE SKIP LOCKED, so that concurrent workers (in this process or
+// others) take disjoint timers and none waits for another. For each timer
+// it decodes and binds the timer (see WithCalendars), records every
+// crossing storage.Crossings reports at now in sla_crossings unless it is
+// recorded already (INSERT ... ON CONFLICT DO NOTHING), calls hook for each
+// crossing it recorded, in threshold order, and stores the timer's
+// refreshed Stage, AtRiskAt, BreachAt and NextWakeAt
+// (incident.NewTimerRecord at now). It returns how many timers it
+// processed.
+//
+// When hook returns an error, or a timer cannot be decoded or bound, the
+// transaction rolls back, nothing of the pass is kept, and the error is
+// returned; the crossings are offered again on a later pass, so delivery
+// is at least once and recording exactly once. A limit of 0 or less
+// processes nothing; a nil hook records crossings without telling anyone.
+func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, hook storage.CrossingHook) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	tx, err := s.pool.BeginTx(ctx, txOptions)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: process timers: begin: %w", mapError(err, "", ""))
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		_ = tx.Rollback(rctx) // a no-op after Commit
+	}()
+	due, err := s.queryTimers(ctx, tx, s.q.claimDue, now, limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: process timers: %w", err)
+	}
+	refresh := &pgx.Batch{}
+	for _, rec := range due {
+		if err := rec.Timer.Bind(s.cals); err != nil {
+			return 0, fmt.Errorf("postgres: process timer %s: %w", rec.ID, err)
+		}
+		if err := s.recordCrossings(ctx, tx, rec, now, hook); err != nil {
+			return 0, err
+		}
+		fresh := incident.NewTimerRecord(rec.ID, rec.IncidentID, rec.Timer, now)
+		stage, err := fresh.Stage.MarshalText()
+		if err != nil {
+			return 0, fmt.Errorf("postgres: process timer %s: %w", rec.ID, err)
+		}
+		refresh.Queue(s.q.refreshTimer, rec.ID, string(stage), nullTime(fresh.AtRiskAt), nullTime(fresh.BreachAt), nullTime(fresh.NextWakeAt))
+	}
+	if refresh.Len() > 0 {
+		if err := tx.SendBatch(ctx, refresh).Close(); err != nil {
+			return 0, fmt.Errorf("postgres: process timers: refresh: %w", mapError(err, "", ""))
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("postgres: process timers: commit: %w", mapError(err, "", ""))
+	}
+	return len(due), nil
+}
+
+// recordCrossings inserts the crossings of rec at now in one statement and
+// calls hook for those that were not recorded before.
+func (s *Store) recordCrossings(ctx context.Context, tx pgx.Tx, rec incident.TimerRecord, now time.Time, hook storage.CrossingHook) error {
+	cs := storage.Crossings(rec, now)
+	if len(cs) == 0 {
+		return nil
+	}
+	cycles, bps, ats := make([]int32, len(cs)), make([]int32, len(cs)), make([]time.Time, len(cs))
+	for i, c := range cs {
+		cycles[i], bps[i], ats[i] = int32(c.Cycle), c.BasisPoints, c.At
+	}
+	rows, err := tx.Query(ctx, s.q.insertCrossings, rec.ID, rec.IncidentID, rec.Timer.Policy(), string(rec.Timer.Metric()),
+		now, cycles, bps, ats)
+	if err != nil {
+		return fmt.Errorf("postgres: record crossings of timer %s: %w", rec.ID, mapError(err, "", ""))
+	}
+	type key struct{ cycle, bp int32 }
+	var fresh []key
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.cycle, &k.bp); err != nil {
+			rows.Close()
+			return fmt.Errorf("postgres: record crossings of timer %s: %w", rec.ID, mapError(err, "", ""))
+		}
+		fresh = append(fresh, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: record crossings of timer %s: %w", rec.ID, mapError(err, "", ""))
+	}
+	if hook == nil {
+		return nil
+	}
+	for _, c := range cs { // in threshold order, whatever order RETURNING used
+		if slices.Contains(fresh, key{int32(c.Cycle), c.BasisPoints}) {
+			if err := hook(ctx, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
