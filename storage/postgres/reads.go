@@ -19,15 +19,15 @@ import (
 // scanIncident reads one row of queries.selectIncident.
 func scanIncident(row pgx.Row) (*incident.Incident, error) {
 	var (
-		inc                                    incident.Incident
-		roles, problems, changes               []string
-		impact, urgency, priority              int16
-		state, hold, resolution                string
-		firstResponse, resolved, closed        pgtype.Timestamptz
-		opened, updated                        time.Time
-		reopen                                 int32
-		jKinds, jAuthors, jTexts               []string
-		jAts                                   []time.Time
+		inc                             incident.Incident
+		roles, problems, changes        []string
+		impact, urgency, priority       int16
+		state, hold, resolution         string
+		firstResponse, resolved, closed pgtype.Timestamptz
+		opened, updated                 time.Time
+		reopen                          int32
+		jKinds, jAuthors, jTexts        []string
+		jAts                            []time.Time
 	)
 	err := row.Scan(&inc.ID, &inc.Number, &inc.Title, &inc.Description, &inc.Caller.ID, &inc.Caller.Name, &roles,
 		&inc.Service, &inc.ConfigItem, &inc.Category, &impact, &urgency, &priority, &inc.PriorityOverridden,
