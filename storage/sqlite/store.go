@@ -1,0 +1,416 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/sla"
+	"github.com/itsmkit/itsmkit/storage"
+)
+
+// Defaults of Open.
+const (
+	// DefaultBusyTimeout is how long a connection waits for a lock held by
+	// another connection (another Store or process on the same file)
+	// before failing with an error that matches storage.ErrRetryable.
+	DefaultBusyTimeout = 5 * time.Second
+	// MinReaders is the smallest default size of the reader pool; the
+	// default is the larger of MinReaders and runtime.GOMAXPROCS(0).
+	MinReaders = 4
+)
+
+// Sync is the durability of commits, SQLite's synchronous setting in WAL
+// mode.
+type Sync int
+
+const (
+	// SyncFull (the default) syncs the write-ahead log on every commit: a
+	// commit that returned survives a power loss or an operating system
+	// crash.
+	SyncFull Sync = iota
+	// SyncNormal syncs only at checkpoints. Commits are faster and the
+	// database never corrupts, but the last commits before a power loss or
+	// an operating system crash may be lost (a crash of the process alone
+	// loses nothing).
+	SyncNormal
+)
+
+// String returns "FULL" or "NORMAL".
+func (s Sync) String() string {
+	if s == SyncNormal {
+		return "NORMAL"
+	}
+	return "FULL"
+}
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	calendars   sla.CalendarSource
+	sync        Sync
+	busyTimeout time.Duration
+	readers     int
+	migrate     bool
+}
+
+// WithCalendars sets the calendars that bind the SLA timers the wake-up
+// worker (ProcessDueTimers) decodes. Timers of 24×7 policies bind
+// themselves; a timer naming a calendar the source does not know fails
+// the worker's pass. Default: none.
+func WithCalendars(src sla.CalendarSource) Option {
+	return func(c *config) { c.calendars = src }
+}
+
+// WithSync sets the durability of commits; default SyncFull.
+func WithSync(s Sync) Option {
+	return func(c *config) { c.sync = s }
+}
+
+// WithBusyTimeout sets how long a connection waits for a lock held
+// elsewhere; default DefaultBusyTimeout. Zero or less fails at once.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(c *config) { c.busyTimeout = max(d, 0) }
+}
+
+// WithReaders sets the size of the reader pool; values below 1 select the
+// default (see MinReaders).
+func WithReaders(n int) Option {
+	return func(c *config) { c.readers = n }
+}
+
+// WithoutMigrate makes Open leave the schema alone; call Store.Migrate
+// before using the store. By default Open migrates.
+func WithoutMigrate() Option {
+	return func(c *config) { c.migrate = false }
+}
+
+// Store is an incident.Store and a storage.TimerProcessor on one SQLite
+// database file. It is safe for concurrent use. See the package
+// documentation for its connections, transactions and defaults.
+type Store struct {
+	w, r *sql.DB
+	cfg  config
+	// savepoints numbers the savepoints of joined transactions.
+	savepoints atomic.Uint64
+}
+
+var (
+	_ incident.Store         = (*Store)(nil)
+	_ storage.TimerProcessor = (*Store)(nil)
+)
+
+// keys that Open sets on every connection and therefore refuses in the
+// DSN.
+var reservedKeys = []string{
+	"_txlock", "_busy_timeout", "_timeout", "_journal_mode", "_journal",
+	"_foreign_keys", "_fk", "_synchronous", "_sync", "_query_only",
+}
+
+// Open opens (creating it if needed) the database at dsnOrPath, a file
+// path or a "file:" URI, optionally with driver query parameters (see the
+// package documentation for what Open sets itself and refuses), and
+// migrates it unless WithoutMigrate is given. In-memory databases are
+// refused: readers and the writer use separate connections and would not
+// share one. The caller must Close the Store.
+func Open(ctx context.Context, dsnOrPath string, opts ...Option) (*Store, error) {
+	cfg := config{sync: SyncFull, busyTimeout: DefaultBusyTimeout, migrate: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.readers < 1 {
+		cfg.readers = max(MinReaders, runtime.GOMAXPROCS(0))
+	}
+	base, query, err := splitDSN(dsnOrPath)
+	if err != nil {
+		return nil, err
+	}
+	common := func(extra url.Values) string {
+		q := url.Values{}
+		for k, v := range query {
+			q[k] = v
+		}
+		q.Set("_busy_timeout", strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10))
+		q.Set("_foreign_keys", "1")
+		for k, v := range extra {
+			q[k] = v
+		}
+		return base + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", common(url.Values{
+		"_txlock":       {"immediate"},
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {cfg.sync.String()},
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", dsnOrPath, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The writer connects first, so that the file is in WAL mode before
+	// any reader opens it.
+	if err := w.PingContext(ctx); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", dsnOrPath, mapErr(err))
+	}
+	r, err := sql.Open("sqlite", common(url.Values{
+		"_txlock":     {"deferred"},
+		"_query_only": {"1"},
+	}))
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", dsnOrPath, err)
+	}
+	r.SetMaxOpenConns(cfg.readers)
+	r.SetMaxIdleConns(cfg.readers)
+	s := &Store{w: w, r: r, cfg: cfg}
+	if cfg.migrate {
+		if err := s.Migrate(ctx); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// splitDSN separates the database name from its query parameters and
+// checks both.
+func splitDSN(dsn string) (string, url.Values, error) {
+	bad := func(format string, args ...any) (string, url.Values, error) {
+		return "", nil, itsm.NewValidationError("sqlite store", "dsn", format, args...)
+	}
+	base, raw, _ := strings.Cut(dsn, "?")
+	if strings.TrimSpace(base) == "" || base == "file:" {
+		return bad("must name a database file")
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return bad("bad query parameters: %v", err)
+	}
+	if strings.Contains(base, ":memory:") || q.Get("mode") == "memory" {
+		return bad("in-memory databases are not supported; use a file (for example in t.TempDir())")
+	}
+	for _, k := range reservedKeys {
+		if q.Has(k) {
+			return bad("parameter %s is set by Open; use an Option instead", k)
+		}
+	}
+	return base, q, nil
+}
+
+// Close closes the reader pool and the writer connection. Transactions
+// still open fail afterwards.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// BeginTx starts a transaction on the store's writer connection (BEGIN
+// IMMEDIATE, so it holds the database's write lock until it ends), for an
+// application that wants its own rows and incident changes to commit
+// together: it runs its SQL on the returned *sql.Tx, works on incidents
+// through Join(tx), and commits or rolls back the *sql.Tx itself.
+//
+// The store has one writer connection, so while the returned transaction
+// is open every other write through the Store (InTx, ProcessDueTimers,
+// Migrate, another BeginTx) waits for it; never call them on the same
+// goroutine before ending the transaction. Reads through the Store are
+// not blocked and see the committed state.
+func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: begin: %w", mapErr(err))
+	}
+	return tx, nil
+}
+
+// InTx runs fn in one write transaction (BEGIN IMMEDIATE on the writer
+// connection), as incident.Store documents: when fn returns nil the
+// transaction commits; when it returns an error or panics, it rolls back
+// and the error (or panic) is passed on. Transactions of one Store run one
+// after another; InTx waits for the writer connection or until ctx is
+// done. A busy database (another Store or process holding the lock past
+// the busy timeout) yields an error matching storage.ErrRetryable. The Tx
+// handed to fn fails with ErrTxDone once InTx has returned. A nil fn is an
+// *itsm.ValidationError.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx incident.Tx) error) error {
+	if fn == nil {
+		return itsm.NewValidationError("transaction", "fn", "must not be nil")
+	}
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", mapErr(err))
+	}
+	t := &tx{reader: reader{q: sqlTx}}
+	committed := false
+	defer func() {
+		t.done.Store(true)
+		if !committed {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	if err := fn(ctx, t); err != nil {
+		return err
+	}
+	t.done.Store(true)
+	if err := sqlTx.Commit(); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("sqlite: commit: %w", mapErr(err))
+	}
+	committed = true
+	return nil
+}
+
+// Join returns an incident.Store that works inside tx, a transaction the
+// application holds (see BeginTx): its reads go through tx and see tx's
+// uncommitted writes, and its InTx runs fn inside tx under a SAVEPOINT, so
+// that a failed fn rolls back only its own writes and leaves tx usable.
+// Nothing is committed until the application commits tx; rolling tx back
+// discards the incident changes with the application's own. The returned
+// store must not be used after tx ends, nor from several goroutines at
+// once (a *sql.Tx runs one statement at a time).
+func (s *Store) Join(tx *sql.Tx) incident.Store {
+	return &joined{s: s, reader: reader{q: tx}, tx: tx}
+}
+
+// joined is the incident.Store of Store.Join.
+type joined struct {
+	reader
+	s  *Store
+	tx *sql.Tx
+}
+
+// InTx runs fn inside the joined transaction, under a savepoint that is
+// released when fn returns nil and rolled back when it returns an error or
+// panics.
+func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx incident.Tx) error) (err error) {
+	if fn == nil {
+		return itsm.NewValidationError("transaction", "fn", "must not be nil")
+	}
+	name := "itsmkit_join_" + strconv.FormatUint(j.s.savepoints.Add(1), 10)
+	if _, err := j.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", mapErr(err))
+	}
+	t := &tx{reader: reader{q: j.tx}}
+	released := false
+	defer func() {
+		t.done.Store(true)
+		if !released {
+			// Undo fn's writes; the application's transaction goes on.
+			// context.WithoutCancel: the rollback must run even when ctx
+			// is done.
+			bg := context.WithoutCancel(ctx)
+			_, rbErr := j.tx.ExecContext(bg, "ROLLBACK TO "+name)
+			_, relErr := j.tx.ExecContext(bg, "RELEASE "+name)
+			if err != nil && (rbErr != nil || relErr != nil) {
+				err = errors.Join(err, fmt.Errorf("sqlite: roll back to savepoint: %w", errors.Join(rbErr, relErr)))
+			}
+		}
+	}()
+	if err := fn(ctx, t); err != nil {
+		return err
+	}
+	t.done.Store(true)
+	if _, err := j.tx.ExecContext(ctx, "RELEASE "+name); err != nil {
+		return fmt.Errorf("sqlite: release savepoint: %w", mapErr(err))
+	}
+	released = true
+	return nil
+}
+
+// read runs fn in a read transaction on a reader connection, so that its
+// queries see one committed snapshot.
+func (s *Store) read(ctx context.Context, fn func(r reader) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin read: %w", mapErr(err))
+	}
+	defer func() { _ = t.Rollback() }()
+	return fn(reader{q: t})
+}
+
+// Get returns the committed incident with id, or an *itsm.NotFoundError.
+func (s *Store) Get(ctx context.Context, id string) (*incident.Incident, error) {
+	var out *incident.Incident
+	err := s.read(ctx, func(r reader) (err error) { out, err = r.Get(ctx, id); return err })
+	return out, err
+}
+
+// GetByNumber returns the committed incident with number, or an
+// *itsm.NotFoundError whose ID is the number.
+func (s *Store) GetByNumber(ctx context.Context, number string) (*incident.Incident, error) {
+	var out *incident.Incident
+	err := s.read(ctx, func(r reader) (err error) { out, err = r.GetByNumber(ctx, number); return err })
+	return out, err
+}
+
+// List returns one page of the committed incidents that match q (the
+// rules of incident.Query.Match, in SQL), ordered by OpenedAt then ID and
+// starting after the cursor q.After. A malformed cursor yields an
+// *itsm.ValidationError.
+func (s *Store) List(ctx context.Context, q incident.Query) (incident.Page, error) {
+	var out incident.Page
+	err := s.read(ctx, func(r reader) (err error) { out, err = r.List(ctx, q); return err })
+	return out, err
+}
+
+// Children returns the committed incidents whose ParentID is id, oldest
+// first (OpenedAt, then ID); empty when there are none.
+func (s *Store) Children(ctx context.Context, id string) ([]*incident.Incident, error) {
+	var out []*incident.Incident
+	err := s.read(ctx, func(r reader) (err error) { out, err = r.Children(ctx, id); return err })
+	return out, err
+}
+
+// Timers returns the committed SLA timers of the incident with id in the
+// order they were first saved, with unbound calendars; empty when there
+// are none.
+func (s *Store) Timers(ctx context.Context, id string) ([]incident.TimerRecord, error) {
+	var out []incident.TimerRecord
+	err := s.read(ctx, func(r reader) (err error) { out, err = r.Timers(ctx, id); return err })
+	return out, err
+}
+
+// TimersDue returns up to limit committed timers whose NextWakeAt is set
+// and not after before, earliest first and then by ID; a limit of 0 or
+// less yields none.
+func (s *Store) TimersDue(ctx context.Context, before time.Time, limit int) ([]incident.TimerRecord, error) {
+	var out []incident.TimerRecord
+	err := s.read(ctx, func(r reader) (err error) { out, err = r.TimersDue(ctx, before, limit); return err })
+	return out, err
+}
+
+// History returns the committed audit events of the incident with id in
+// sequence order; empty when there are none.
+func (s *Store) History(ctx context.Context, id string) ([]itsm.Event, error) {
+	var out []itsm.Event
+	err := s.read(ctx, func(r reader) (err error) { out, err = r.History(ctx, id); return err })
+	return out, err
+}
+
+// ResolvedBefore returns up to limit committed incidents with ResolvedAt
+// set and before t, ClosedAt zero and Major unset, oldest resolution first
+// and then by ID; a limit of 0 or less yields none.
+func (s *Store) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]*incident.Incident, error) {
+	var out []*incident.Incident
+	err := s.read(ctx, func(r reader) (err error) { out, err = r.ResolvedBefore(ctx, t, limit); return err })
+	return out, err
+}

@@ -1,0 +1,457 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/storage"
+)
+
+// tx is the incident.Tx handed to InTx's fn. Each write method is atomic
+// on its own: when it fails, none of its statements is kept, so fn may
+// carry on with the transaction.
+type tx struct {
+	reader
+	done atomic.Bool
+}
+
+var _ incident.Tx = (*tx)(nil)
+
+// check refuses use after InTx has returned.
+func (t *tx) check(ctx context.Context) error {
+	if t.done.Load() {
+		return ErrTxDone
+	}
+	return ctx.Err()
+}
+
+// The read methods of incident.Reader, guarded by check.
+
+func (t *tx) Get(ctx context.Context, id string) (*incident.Incident, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	return t.reader.Get(ctx, id)
+}
+
+func (t *tx) GetByNumber(ctx context.Context, number string) (*incident.Incident, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	return t.reader.GetByNumber(ctx, number)
+}
+
+func (t *tx) List(ctx context.Context, q incident.Query) (incident.Page, error) {
+	if err := t.check(ctx); err != nil {
+		return incident.Page{}, err
+	}
+	return t.reader.List(ctx, q)
+}
+
+func (t *tx) Children(ctx context.Context, id string) ([]*incident.Incident, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	return t.reader.Children(ctx, id)
+}
+
+func (t *tx) Timers(ctx context.Context, id string) ([]incident.TimerRecord, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	return t.reader.Timers(ctx, id)
+}
+
+func (t *tx) TimersDue(ctx context.Context, before time.Time, limit int) ([]incident.TimerRecord, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	return t.reader.TimersDue(ctx, before, limit)
+}
+
+func (t *tx) History(ctx context.Context, id string) ([]itsm.Event, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	return t.reader.History(ctx, id)
+}
+
+func (t *tx) ResolvedBefore(ctx context.Context, before time.Time, limit int) ([]*incident.Incident, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	return t.reader.ResolvedBefore(ctx, before, limit)
+}
+
+// NextNumber returns the next value of the sequence named kind, from 1.
+// The sequence is part of the transaction, so a rollback hands the value
+// out again. An empty kind is an *itsm.ValidationError.
+func (t *tx) NextNumber(ctx context.Context, kind string) (int64, error) {
+	if err := t.check(ctx); err != nil {
+		return 0, err
+	}
+	if kind == "" {
+		return 0, itsm.NewValidationError("number sequence", "kind", "must not be empty")
+	}
+	var n int64
+	err := t.q.QueryRowContext(ctx, `INSERT INTO number_sequences (kind, last) VALUES (?, 1)
+		ON CONFLICT (kind) DO UPDATE SET last = last + 1 RETURNING last`, kind).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: next %s number: %w", kind, mapErr(err))
+	}
+	return n, nil
+}
+
+// savepoint runs fn under a savepoint when several statements must stand
+// or fall together, so that a failed write method leaves nothing behind.
+func (t *tx) savepoint(ctx context.Context, fn func() error) error {
+	if _, err := t.q.ExecContext(ctx, "SAVEPOINT itsmkit_write"); err != nil {
+		return mapErr(err)
+	}
+	if err := fn(); err != nil {
+		bg := context.WithoutCancel(ctx)
+		_, rbErr := t.q.ExecContext(bg, "ROLLBACK TO itsmkit_write")
+		_, relErr := t.q.ExecContext(bg, "RELEASE itsmkit_write")
+		if rbErr != nil || relErr != nil {
+			return errors.Join(err, rbErr, relErr)
+		}
+		return err
+	}
+	_, err := t.q.ExecContext(ctx, "RELEASE itsmkit_write")
+	return mapErr(err)
+}
+
+func checkKeys(inc *incident.Incident) error {
+	if inc == nil {
+		return itsm.NewValidationError("incident", "incident", "must not be nil")
+	}
+	ve := &itsm.ValidationError{Subject: "incident"}
+	if inc.ID == "" {
+		ve.Add("id", "must not be empty")
+	}
+	if inc.Number == "" {
+		ve.Add("number", "must not be empty")
+	}
+	return ve.Err()
+}
+
+// incidentArgs returns the values of the incidents columns after id, in
+// the order of incidentCols, without version.
+func incidentArgs(inc *incident.Incident) ([]any, error) {
+	roles, err := encodeRoles(inc.Caller.Roles)
+	if err != nil {
+		return nil, err
+	}
+	var parent any
+	if inc.ParentID != "" {
+		parent = inc.ParentID
+	}
+	return []any{inc.Number, inc.Title, inc.Description, inc.Caller.ID, inc.Caller.Name, roles,
+		inc.Service, inc.ConfigItem, inc.Category, int64(inc.Impact), int64(inc.Urgency), int64(inc.Priority),
+		boolInt(inc.PriorityOverridden), string(inc.State), string(inc.HoldReason), inc.AssignmentGroup,
+		inc.Assignee, string(inc.ResolutionCode), inc.ResolutionNotes, inc.CancelReason,
+		micro(inc.OpenedAt), nullMicro(inc.FirstResponseAt), nullMicro(inc.ResolvedAt), nullMicro(inc.ClosedAt),
+		micro(inc.UpdatedAt), int64(inc.ReopenCount), boolInt(inc.Major), parent}, nil
+}
+
+const incidentInsert = `INSERT INTO incidents (` + incidentCols + `) VALUES (` +
+	`?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
+
+const incidentUpdate = `UPDATE incidents SET number = ?, title = ?, description = ?, caller_id = ?,
+	caller_name = ?, caller_roles = ?, service = ?, config_item = ?, category = ?, impact = ?,
+	urgency = ?, priority = ?, priority_overridden = ?, state = ?, hold_reason = ?,
+	assignment_group = ?, assignee = ?, resolution_code = ?, resolution_notes = ?,
+	cancel_reason = ?, opened_at = ?, first_response_at = ?, resolved_at = ?, closed_at = ?,
+	updated_at = ?, reopen_count = ?, major = ?, parent_id = ?, version = version + 1
+	WHERE id = ? AND version = ?`
+
+// Create stores inc with Version 1 and sets inc.Version to 1. A nil
+// incident or an empty ID or Number is an *itsm.ValidationError; an ID or
+// Number already stored is an error matching itsm.ErrConflict.
+func (t *tx) Create(ctx context.Context, inc *incident.Incident) error {
+	if err := t.check(ctx); err != nil {
+		return err
+	}
+	if err := checkKeys(inc); err != nil {
+		return err
+	}
+	args, err := incidentArgs(inc)
+	if err != nil {
+		return fmt.Errorf("sqlite: create incident %s: %w", inc.ID, err)
+	}
+	write := func() error {
+		if _, err := t.q.ExecContext(ctx, incidentInsert, append([]any{inc.ID}, args...)...); err != nil {
+			return fmt.Errorf("sqlite: create incident %s (%s): %w", inc.ID, inc.Number, mapErr(err))
+		}
+		return t.writeDetails(ctx, inc)
+	}
+	if hasDetails(inc) {
+		err = t.savepoint(ctx, write)
+	} else {
+		err = write() // one statement: atomic by itself
+	}
+	if err != nil {
+		return err
+	}
+	inc.Version = 1
+	return nil
+}
+
+// Update replaces the stored incident with inc when the stored version
+// equals inc.Version, and sets inc.Version to the next version. Otherwise
+// nothing changes and the error is an *itsm.ConflictError (with Expected
+// and Actual), or an *itsm.NotFoundError when there is no such incident. A
+// changed Number must be free (itsm.ErrConflict otherwise).
+func (t *tx) Update(ctx context.Context, inc *incident.Incident) error {
+	if err := t.check(ctx); err != nil {
+		return err
+	}
+	if err := checkKeys(inc); err != nil {
+		return err
+	}
+	args, err := incidentArgs(inc)
+	if err != nil {
+		return fmt.Errorf("sqlite: update incident %s: %w", inc.ID, err)
+	}
+	err = t.savepoint(ctx, func() error {
+		res, err := t.q.ExecContext(ctx, incidentUpdate, append(args, inc.ID, inc.Version)...)
+		if err != nil {
+			return fmt.Errorf("sqlite: update incident %s: %w", inc.ID, mapErr(err))
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if err != nil {
+				return mapErr(err)
+			}
+			var cur int64
+			err := t.q.QueryRowContext(ctx, "SELECT version FROM incidents WHERE id = ?", inc.ID).Scan(&cur)
+			if errors.Is(err, sql.ErrNoRows) {
+				return &itsm.NotFoundError{Kind: incident.Kind, ID: inc.ID}
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: update incident %s: %w", inc.ID, mapErr(err))
+			}
+			return &itsm.ConflictError{Kind: incident.Kind, ID: inc.ID, Expected: inc.Version, Actual: cur}
+		}
+		for _, table := range []string{"incident_journal", "incident_problems", "incident_changes"} {
+			if _, err := t.q.ExecContext(ctx, "DELETE FROM "+table+" WHERE incident_id = ?", inc.ID); err != nil {
+				return fmt.Errorf("sqlite: update incident %s: %w", inc.ID, mapErr(err))
+			}
+		}
+		return t.writeDetails(ctx, inc)
+	})
+	if err != nil {
+		return err
+	}
+	inc.Version++
+	return nil
+}
+
+func hasDetails(inc *incident.Incident) bool {
+	return len(inc.Journal) > 0 || len(inc.ProblemIDs) > 0 || len(inc.ChangeIDs) > 0
+}
+
+// writeDetails inserts the journal entries and links of inc.
+func (t *tx) writeDetails(ctx context.Context, inc *incident.Incident) error {
+	journal := make([][]any, len(inc.Journal))
+	for i, e := range inc.Journal {
+		journal[i] = []any{inc.ID, int64(i), string(e.Kind), e.Author, micro(e.At), e.Text}
+	}
+	links := func(ids []string) [][]any {
+		rows := make([][]any, len(ids))
+		for i, id := range ids {
+			rows[i] = []any{inc.ID, int64(i), id}
+		}
+		return rows
+	}
+	if err := t.insertRows(ctx, "incident_journal (incident_id, position, kind, author, at, text)", journal); err != nil {
+		return fmt.Errorf("sqlite: write journal of %s: %w", inc.ID, err)
+	}
+	if err := t.insertRows(ctx, "incident_problems (incident_id, position, problem_id)", links(inc.ProblemIDs)); err != nil {
+		return fmt.Errorf("sqlite: write problem links of %s: %w", inc.ID, err)
+	}
+	if err := t.insertRows(ctx, "incident_changes (incident_id, position, change_id)", links(inc.ChangeIDs)); err != nil {
+		return fmt.Errorf("sqlite: write change links of %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// maxRowsPerInsert keeps multi-row INSERTs well below SQLite's limit of
+// bound parameters.
+const maxRowsPerInsert = 500
+
+// insertRows inserts rows (all of the same width) into target, a table
+// name with its column list, with as few statements as possible.
+func (t *tx) insertRows(ctx context.Context, target string, rows [][]any) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), maxRowsPerInsert)]
+		rows = rows[len(chunk):]
+		tuple := "(" + placeholders(len(chunk[0])) + ")"
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + target + " VALUES ")
+		args := make([]any, 0, len(chunk)*len(chunk[0]))
+		for i, row := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tuple)
+			args = append(args, row...)
+		}
+		if _, err := t.q.ExecContext(ctx, b.String(), args...); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// PutTimers inserts or replaces timers keyed by ID, in one statement. A
+// replaced timer keeps its place in the order of Timers. Every record
+// needs an ID, an IncidentID and a Timer, or nothing is stored and the
+// error is an *itsm.ValidationError.
+func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) error {
+	if err := t.check(ctx); err != nil {
+		return err
+	}
+	ve := &itsm.ValidationError{Subject: "timer records"}
+	for i, r := range timers {
+		at := "[" + strconv.Itoa(i) + "]."
+		if r.ID == "" {
+			ve.Add(at+"id", "must not be empty")
+		}
+		if r.IncidentID == "" {
+			ve.Add(at+"incident_id", "must not be empty")
+		}
+		if r.Timer == nil {
+			ve.Add(at+"timer", "must not be nil")
+		}
+	}
+	if err := ve.Err(); err != nil {
+		return err
+	}
+	if len(timers) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(timers))
+	for i, r := range timers {
+		enc, err := json.Marshal(r.Timer)
+		if err != nil {
+			return fmt.Errorf("sqlite: encode timer %s: %w", r.ID, err)
+		}
+		stage, err := r.Stage.MarshalText()
+		if err != nil {
+			return fmt.Errorf("sqlite: encode timer %s: %w", r.ID, err)
+		}
+		rows[i] = []any{r.ID, r.IncidentID, r.Timer.Policy(), string(r.Timer.Metric()), string(enc), string(stage),
+			nullMicro(r.AtRiskAt), nullMicro(r.BreachAt), nullMicro(r.NextWakeAt)}
+	}
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), maxRowsPerInsert)]
+		rows = rows[len(chunk):]
+		var b strings.Builder
+		b.WriteString("INSERT INTO sla_timers (id, incident_id, policy, metric, timer, stage, at_risk_at, breach_at, next_wake_at) VALUES ")
+		args := make([]any, 0, len(chunk)*9)
+		for i, row := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, row...)
+		}
+		b.WriteString(` ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id, policy = excluded.policy,
+			metric = excluded.metric, timer = excluded.timer, stage = excluded.stage, at_risk_at = excluded.at_risk_at,
+			breach_at = excluded.breach_at, next_wake_at = excluded.next_wake_at`)
+		if _, err := t.q.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("sqlite: save timers: %w", mapErr(err))
+		}
+	}
+	return nil
+}
+
+// AppendEvents appends events, numbering each one more than the last event
+// of the same record (Kind and RecordID) and chaining it to that event's
+// hash with storage.EventHash; a trigger moves the record's audit head in
+// the same statement. Times are kept as storage.AuditTime. If any event
+// fails Event.Validate nothing is appended and the error is an
+// *itsm.ValidationError naming each problem as "[i].field".
+func (t *tx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
+	if err := t.check(ctx); err != nil {
+		return err
+	}
+	if err := validateEvents(events); err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	type key struct{ kind, id string }
+	heads := make(map[key]storage.AuditHead)
+	rows := make([][]any, 0, len(events))
+	for _, ev := range events {
+		k := key{ev.Kind, ev.RecordID}
+		head, ok := heads[k]
+		if !ok {
+			err := t.q.QueryRowContext(ctx, "SELECT last_sequence, last_hash FROM audit_heads WHERE kind = ? AND record_id = ?",
+				ev.Kind, ev.RecordID).Scan(&head.Sequence, &head.Hash)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("sqlite: read audit head of %s %s: %w", ev.Kind, ev.RecordID, mapErr(err))
+			}
+		}
+		ev.Sequence = head.Sequence + 1
+		ev.At = storage.AuditTime(ev.At)
+		hash := storage.EventHash(head.Hash, ev)
+		roles, err := encodeRoles(ev.Actor.Roles)
+		if err != nil {
+			return err
+		}
+		changes, err := encodeChanges(ev.Changes)
+		if err != nil {
+			return err
+		}
+		var prev any
+		if head.Hash != nil {
+			prev = head.Hash
+		}
+		rows = append(rows, []any{ev.Kind, ev.RecordID, ev.Sequence, ev.Actor.ID, ev.Actor.Name, roles, micro(ev.At),
+			ev.Action, ev.From, ev.To, changes, ev.Reason, prev, hash})
+		heads[k] = storage.AuditHead{Sequence: ev.Sequence, Hash: hash}
+	}
+	if len(rows) > maxRowsPerInsert {
+		// Several statements: they must stand or fall together.
+		return t.savepoint(ctx, func() error { return t.insertEvents(ctx, rows) })
+	}
+	return t.insertEvents(ctx, rows)
+}
+
+func (t *tx) insertEvents(ctx context.Context, rows [][]any) error {
+	if err := t.insertRows(ctx, "audit_events ("+eventCols+")", rows); err != nil {
+		return fmt.Errorf("sqlite: append audit events: %w", err)
+	}
+	return nil
+}
+
+// validateEvents checks every event, naming each problem "[i].field".
+func validateEvents(events []itsm.Event) error {
+	ve := &itsm.ValidationError{Subject: "audit events"}
+	for i, e := range events {
+		err := e.Validate()
+		if err == nil {
+			continue
+		}
+		var fe *itsm.ValidationError
+		if !errors.As(err, &fe) {
+			return err
+		}
+		for _, f := range fe.Fields {
+			ve.Add("["+strconv.Itoa(i)+"]."+f.Field, "%s", f.Message)
+		}
+	}
+	return ve.Err()
+}
