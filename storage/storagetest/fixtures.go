@@ -142,18 +142,13 @@ func newTimer(t *testing.T, target time.Duration, start time.Time) *sla.Timer {
 	return tm
 }
 
-// record builds the TimerRecord a service would save at saved: the
-// derived fields come from tm.Status(saved).
+// record builds the TimerRecord a service would save at saved, with the
+// derived fields taken from tm.Status(saved) by incident.NewTimerRecord.
+// While the breach is the next threshold, NextWakeAt lies a nanosecond
+// after a whole second, which a store keeping microseconds cannot return;
+// the records that checks read back avoid that case.
 func record(id, incidentID string, tm *sla.Timer, saved time.Time) incident.TimerRecord {
-	st := tm.Status(saved)
-	r := incident.TimerRecord{ID: id, IncidentID: incidentID, Timer: tm, Stage: st.Stage, NextWakeAt: st.NextWake}
-	if n := st.NumThresholds; n > 0 {
-		r.BreachAt = st.Thresholds[n-1].At
-		if n > 1 {
-			r.AtRiskAt = st.Thresholds[n-2].At
-		}
-	}
-	return r
+	return incident.NewTimerRecord(id, incidentID, tm, saved)
 }
 
 // requireTimers fails the test unless got holds the same records as want,
@@ -179,6 +174,11 @@ func requireTimers(t *testing.T, want, got []incident.TimerRecord) {
 			}
 		}
 		return out
+	}
+	for _, r := range want {
+		for _, at := range []time.Time{r.AtRiskAt, r.BreachAt, r.NextWakeAt} {
+			require.Truef(t, at.Equal(at.Truncate(time.Microsecond)), "storagetest: fixture %s has a time finer than a microsecond", r.ID)
+		}
 	}
 	require.Len(t, got, len(want))
 	for i, r := range got {
