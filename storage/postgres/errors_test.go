@@ -1,0 +1,165 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/storage"
+	"github.com/itsmkit/itsmkit/storage/postgres"
+)
+
+// TestMapError checks the translation of driver errors on constructed
+// errors; it needs no database.
+func TestMapError(t *testing.T) {
+	t.Parallel()
+	plain := errors.New("syntax error somewhere")
+	cases := []struct {
+		name      string
+		err       error
+		is        []error
+		notIs     []error
+		conflict  bool // errors.As *itsm.ConflictError
+		notFound  bool // errors.As *itsm.NotFoundError for incident/inc-1
+		retryable bool
+	}{
+		{name: "no rows", err: fmt.Errorf("scan: %w", pgx.ErrNoRows), is: []error{itsm.ErrNotFound}, notFound: true},
+		{name: "unique violation", err: &pgconn.PgError{Code: "23505", Message: "duplicate key", ConstraintName: "incidents_number_key"},
+			is: []error{itsm.ErrConflict}},
+		{name: "serialization failure", err: &pgconn.PgError{Code: "40001", Message: "could not serialize"},
+			is: []error{itsm.ErrConflict, storage.ErrRetryable}, conflict: true, retryable: true},
+		{name: "deadlock", err: fmt.Errorf("exec: %w", &pgconn.PgError{Code: "40P01", Message: "deadlock detected"}),
+			is: []error{itsm.ErrConflict, storage.ErrRetryable}, conflict: true, retryable: true},
+		{name: "admin shutdown", err: &pgconn.PgError{Code: "57P01", Severity: "FATAL", Message: "terminating connection due to administrator command"},
+			is: []error{storage.ErrRetryable}, notIs: []error{itsm.ErrConflict}, retryable: true},
+		{name: "connection failure class 08", err: &pgconn.PgError{Code: "08006"}, is: []error{storage.ErrRetryable}, retryable: true},
+		{name: "too many connections", err: &pgconn.PgError{Code: "53300"}, is: []error{storage.ErrRetryable}, retryable: true},
+		{name: "unexpected eof", err: fmt.Errorf("read: %w", io.ErrUnexpectedEOF), is: []error{storage.ErrRetryable}, retryable: true},
+		{name: "conn closed", err: fmt.Errorf("query: %w", pgconn.ErrConnClosed), is: []error{storage.ErrRetryable}, retryable: true},
+		{name: "connect error", err: &pgconn.ConnectError{}, is: []error{storage.ErrRetryable}, retryable: true},
+		{name: "data exception", err: &pgconn.PgError{Code: "22021", Message: "invalid byte sequence for encoding \"UTF8\": 0x00"},
+			is: []error{itsm.ErrValidation}, notIs: []error{storage.ErrRetryable}},
+		{name: "context canceled", err: fmt.Errorf("query: %w", context.Canceled), is: []error{context.Canceled},
+			notIs: []error{storage.ErrRetryable}},
+		{name: "deadline", err: context.DeadlineExceeded, is: []error{context.DeadlineExceeded}, notIs: []error{storage.ErrRetryable}},
+		{name: "other", err: plain, is: []error{plain}, notIs: []error{storage.ErrRetryable, itsm.ErrConflict, itsm.ErrNotFound}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := postgres.MapError(tc.err, incident.Kind, "inc-1")
+			require.Error(t, got)
+			for _, target := range tc.is {
+				require.ErrorIs(t, got, target)
+			}
+			for _, target := range tc.notIs {
+				require.NotErrorIs(t, got, target)
+			}
+			require.Equal(t, tc.retryable, storage.IsRetryable(got))
+			var ce *itsm.ConflictError
+			require.Equal(t, tc.conflict, errors.As(got, &ce))
+			if tc.conflict {
+				require.Equal(t, incident.Kind, ce.Kind)
+				require.Equal(t, "inc-1", ce.ID)
+			}
+			var nf *itsm.NotFoundError
+			require.Equal(t, tc.notFound, errors.As(got, &nf))
+			if tc.notFound {
+				require.Equal(t, &itsm.NotFoundError{Kind: incident.Kind, ID: "inc-1"}, nf)
+			}
+		})
+	}
+	require.NoError(t, postgres.MapError(nil, "", ""))
+	require.Same(t, plain, postgres.MapError(plain, "", ""), "unknown errors pass unchanged")
+	once := postgres.MapError(&pgconn.PgError{Code: "40001"}, "", "")
+	require.Same(t, once, postgres.MapError(once, "", ""), "a translated error is not translated again")
+	var ce *itsm.ConflictError
+	require.ErrorAs(t, once, &ce)
+	require.Equal(t, "transaction", ce.Kind, "without a record the conflict names the transaction")
+	undef := postgres.MapError(&pgconn.PgError{Code: "42P01", Message: `relation "x.incidents" does not exist`}, "", "")
+	require.ErrorContains(t, undef, "Migrate")
+	var pe *pgconn.PgError
+	require.ErrorAs(t, undef, &pe)
+}
+
+// TestDriverErrors provokes the errors on a real database: a unique
+// violation on update, a NUL byte, and a deadlock between two
+// transactions, which PostgreSQL breaks by failing one of them.
+func TestDriverErrors(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	a, b := testIncident(1), testIncident(2)
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		if err := tx.Create(ctx, a); err != nil {
+			return err
+		}
+		return tx.Create(ctx, b)
+	}))
+
+	t.Run("UniqueNumberOnUpdate", func(t *testing.T) {
+		stolen := b.Clone()
+		stolen.Number = a.Number
+		err := s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Update(ctx, stolen) })
+		require.ErrorIs(t, err, itsm.ErrConflict)
+		require.False(t, storage.IsRetryable(err))
+	})
+
+	t.Run("NulByte", func(t *testing.T) {
+		bad := testIncident(3)
+		bad.Title = "nul\x00byte"
+		err := s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Create(ctx, bad) })
+		require.ErrorIs(t, err, itsm.ErrValidation)
+	})
+
+	t.Run("Deadlock", func(t *testing.T) {
+		// Each transaction updates one incident, waits until the other has
+		// done the same, then updates the other's incident.
+		var (
+			wg           sync.WaitGroup
+			locked       sync.WaitGroup
+			errs         = make([]error, 2)
+			first, other = []*incident.Incident{a, b}, []*incident.Incident{b, a}
+		)
+		locked.Add(2)
+		for w := range 2 {
+			wg.Go(func() {
+				errs[w] = s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+					mine := first[w].Clone()
+					mine.Title = fmt.Sprint("worker ", w)
+					if err := tx.Update(ctx, mine); err != nil {
+						locked.Done()
+						return err
+					}
+					locked.Done()
+					locked.Wait()
+					theirs := other[w].Clone()
+					theirs.Title = fmt.Sprint("worker ", w)
+					return tx.Update(ctx, theirs)
+				})
+			})
+		}
+		wg.Wait()
+		var failed []error
+		for _, err := range errs {
+			if err != nil {
+				failed = append(failed, err)
+			}
+		}
+		require.Len(t, failed, 1, "PostgreSQL fails exactly one side of a deadlock: %v", errs)
+		require.True(t, storage.IsRetryable(failed[0]), "%v", failed[0])
+		require.ErrorIs(t, failed[0], itsm.ErrConflict)
+		var ce *itsm.ConflictError
+		require.ErrorAs(t, failed[0], &ce)
+		require.Equal(t, incident.Kind, ce.Kind)
+	})
+}

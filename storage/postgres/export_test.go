@@ -1,0 +1,21 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/itsmkit/itsmkit/incident"
+)
+
+// BackendPID returns the server process ID of the connection tx (a
+// transaction handed to InTx's fn) runs on, for tests that kill it.
+func BackendPID(ctx context.Context, tx incident.Tx) (uint32, error) {
+	t := tx.(*txn)
+	var pid uint32
+	err := t.use(func(db pgx.Tx) error { return db.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid) })
+	return pid, err
+}
+
+// MapError exposes mapError to the external tests.
+var MapError = mapError
