@@ -34,12 +34,12 @@ func TestAvailability(t *testing.T) {
 		{
 			name: "overlapping, clipped, closed-hours and open-ended outages",
 			outages: []Outage{
-				{Start: novNY(2, 8, 0), End: novNY(2, 10, 0)},                                     // 09:00–10:00 counts
-				{Start: novNY(2, 9, 30), End: novNY(2, 11, 0)},                                    // merged: until 11:00
+				{Start: novNY(2, 8, 0), End: novNY(2, 10, 0)},                                    // 09:00–10:00 counts
+				{Start: novNY(2, 9, 30), End: novNY(2, 11, 0)},                                   // merged: until 11:00
 				{Start: time.Date(2026, 10, 31, 20, 0, 0, 0, timerTestNY), End: novNY(2, 9, 15)}, // clipped at the start
-				{Start: novNY(7, 10, 0), End: novNY(7, 14, 0)},                                    // Saturday
-				{Start: novNY(26, 10, 0), End: novNY(26, 12, 0)},                                  // Thanksgiving
-				{Start: novNY(30, 16, 0)},                                                         // still going on
+				{Start: novNY(7, 10, 0), End: novNY(7, 14, 0)},                                   // Saturday
+				{Start: novNY(26, 10, 0), End: novNY(26, 12, 0)},                                 // Thanksgiving
+				{Start: novNY(30, 16, 0)},                                                        // still going on
 			},
 			downtime: 3 * time.Hour, percent: "98.125", credit: "150",
 		},

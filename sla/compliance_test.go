@@ -141,7 +141,7 @@ func TestCompliance(t *testing.T) {
 func TestDurationStats(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		in                 []time.Duration
+		in                []time.Duration
 		mean, median, p90 time.Duration
 	}{
 		{nil, 0, 0, 0},
