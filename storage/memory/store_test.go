@@ -268,3 +268,40 @@ func TestRollbackLeavesNoNumberGap(t *testing.T) {
 	}
 	require.Equal(t, []int64{1, 2, 2, 3}, []int64{next(false), next(true), next(false), next(false)})
 }
+
+func TestTxSeesReplacedTimers(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := memory.New()
+	timer, err := sla.NewTimer(sla.AlwaysOpen(nil), sla.BusinessTime(time.Hour), nil, "", "resolution", 0)
+	require.NoError(t, err)
+	rec := incident.TimerRecord{ID: "t1", IncidentID: "inc-1", Timer: timer, NextWakeAt: at}
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.PutTimers(ctx, rec) }))
+
+	due := func(r incident.Reader) []time.Time {
+		t.Helper()
+		got, err := r.TimersDue(ctx, at.Add(24*time.Hour), 10)
+		require.NoError(t, err)
+		var out []time.Time
+		for _, g := range got {
+			out = append(out, g.NextWakeAt)
+		}
+		return out
+	}
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		rec.NextWakeAt = at.Add(time.Hour)
+		require.NoError(t, tx.PutTimers(ctx, rec))
+		require.Equal(t, []time.Time{at.Add(time.Hour)}, due(tx), "the transaction sees its replacement")
+		require.Equal(t, []time.Time{at}, due(s), "others see the committed timer")
+		got, err := tx.Timers(ctx, "inc-1")
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err = tx.TimersDue(cancelled, at, 10)
+		require.ErrorIs(t, err, context.Canceled, "Tx methods check their context")
+		return nil
+	}))
+	require.Equal(t, []time.Time{at.Add(time.Hour)}, due(s))
+}
