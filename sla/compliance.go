@@ -138,11 +138,17 @@ func (g *GroupBy) UnmarshalText(b []byte) error {
 // GroupKey identifies a compliance group. Dimensions not grouped by are
 // left empty.
 type GroupKey struct {
-	Policy   string        `json:"policy,omitempty"`
-	Metric   Metric        `json:"metric,omitempty"`
+	// Policy is the policy ID when grouping ByPolicy.
+	Policy string `json:"policy,omitempty"`
+	// Metric is the metric when grouping ByMetric.
+	Metric Metric `json:"metric,omitempty"`
+	// Priority is the cycle's priority when grouping ByPriority; 0 for
+	// samples without one.
 	Priority itsm.Priority `json:"priority,omitzero"`
-	Key      string        `json:"key,omitempty"`
-	// Month is "YYYY-MM".
+	// Key is Sample.Key when grouping ByKey.
+	Key string `json:"key,omitempty"`
+	// Month is the cycle's start month, "YYYY-MM" in the policy
+	// calendar's zone, when grouping ByMonth.
 	Month string `json:"month,omitempty"`
 }
 

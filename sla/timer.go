@@ -257,9 +257,14 @@ func ValidateHistory(events []TimerEvent) error {
 // function of the history, the calendar and the instant asked about, so a
 // timer never needs a background job to stay current.
 //
-// Methods that append events validate them first and leave the timer
-// unchanged on error. A Timer must not be modified concurrently; Status and
-// the other read methods may run concurrently with each other.
+// Create one with Policy.NewTimer or NewTimer; the zero Timer has no
+// target or calendar and refuses Start. Methods that append events validate
+// them first and leave the timer unchanged on error. A Timer must not be
+// modified concurrently; Status and the other read methods may run
+// concurrently with each other.
+//
+// JSON: see MarshalJSON. Durations everywhere in this package's JSON are
+// ISO 8601 time-only strings ("PT4H30M"), never numbers.
 type Timer struct {
 	policy   string
 	kind     PolicyKind

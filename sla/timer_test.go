@@ -2,6 +2,7 @@ package sla
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,6 +175,17 @@ func TestTimerStatusScenarios(t *testing.T) {
 				Due: novNY(1, 7, 0), NextWake: novNY(1, 7, 0).Add(ns),
 				Warn50: time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC), // 01:00 EST, the second 01:00
 				Warn75: novNY(1, 4, 0), Breach: novNY(1, 7, 0),
+				Reached: [3]bool{true, true, false},
+			},
+		},
+		{
+			name: "a 9-5 weekend with the DST change counts business hours only", cal: "us-9-5", target: "PT4H",
+			ops: []timerOp{{kind: EventStart, at: time.Date(2026, 10, 30, 16, 0, 0, 0, timerTestNY)}},
+			now: novNY(2, 12, 0),
+			want: statusView{
+				Stage: StageRunning, Elapsed: 4 * h, Actual: 69 * h, // the night of 1 November is 25 hours long
+				Due: novNY(2, 12, 0), NextWake: novNY(2, 12, 0).Add(ns),
+				Warn50: novNY(2, 10, 0), Warn75: novNY(2, 11, 0), Breach: novNY(2, 12, 0),
 				Reached: [3]bool{true, true, false},
 			},
 		},
@@ -547,4 +559,30 @@ func TestTimerBind(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.True(t, ve.Has("calendar"))
 	require.True(t, errors.Is(tm.Bind(nil), itsm.ErrValidation))
+}
+
+func TestTimerCustomWarnings(t *testing.T) {
+	t.Parallel()
+	js := strings.Replace(timerTestPolicyJSON, `"kind": "sla",`, `"kind": "sla", "warnings": ["25", "87.5", "99.99"],`, 1)
+	p, err := ParsePolicy([]byte(js), timerTestCalendars(t))
+	require.NoError(t, err)
+	tm, err := p.NewTimer(MetricResolution, itsm.PriorityHigh) // PT8H
+	require.NoError(t, err)
+	require.NoError(t, tm.Start(novNY(23, 9, 0)))
+	s := tm.Status(novNY(23, 12, 0))
+	require.Equal(t, 4, s.NumThresholds)
+	got := s.ThresholdList()
+	require.Equal(t, []int32{2500, 8750, 9999, 10000}, []int32{got[0].BasisPoints, got[1].BasisPoints, got[2].BasisPoints, got[3].BasisPoints})
+	require.Equal(t, []string{"25", "87.5", "99.99", "100"}, []string{got[0].Percent().String(), got[1].Percent().String(), got[2].Percent().String(), got[3].Percent().String()})
+	require.Equal(t, 2*time.Hour, got[0].Business)
+	require.Equal(t, 7*time.Hour, got[1].Business)
+	require.Equal(t, 8*time.Hour-2880*time.Millisecond, got[2].Business)
+	require.True(t, got[0].Reached)
+	require.Equal(t, novNY(23, 11, 0), got[0].At)
+	require.False(t, got[1].Reached)
+	require.Equal(t, novNY(23, 16, 0), got[1].At)
+	require.Equal(t, novNY(23, 16, 0), s.NextWake)
+	require.Equal(t, novNY(23, 17, 0).Add(-2880*time.Millisecond), got[2].At)
+	require.True(t, got[3].Breach())
+	require.False(t, got[2].Breach())
 }
