@@ -70,6 +70,21 @@ func nullMicro(t time.Time) any {
 	return t.UnixMicro()
 }
 
+// ceilMicro stores a wake-up instant rounded up to the microsecond, so
+// that a timer whose next wake-up lies a few nanoseconds after an instant
+// (the breach wakes one nanosecond after the due time) is not due at that
+// instant again; NULL for the zero time.
+func ceilMicro(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UnixMicro()
+	if time.UnixMicro(u).Before(t) {
+		u++
+	}
+	return u
+}
+
 // fromMicro reads an instant back in UTC.
 func fromMicro(n int64) time.Time { return time.UnixMicro(n).UTC() }
 

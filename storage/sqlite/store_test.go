@@ -31,3 +31,13 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestTimerWorker runs the shared wake-up worker check. Commits need not
+// survive a power loss here, so the store syncs at checkpoints only.
+func TestTimerWorker(t *testing.T) {
+	t.Parallel()
+	storagetest.TestTimerWorker(t, func(t *testing.T) storagetest.WorkerStore {
+		s, _ := openTemp(t, sqlite.WithSync(sqlite.SyncNormal), sqlite.WithCalendars(storagetest.WorkerCalendars()))
+		return s
+	})
+}

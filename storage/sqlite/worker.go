@@ -45,16 +45,29 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 	if err != nil {
 		return 0, err
 	}
+	if len(due) == 0 {
+		return 0, nil // the deferred rollback ends the empty transaction
+	}
+	// Each statement runs once or more per timer: parse them once.
+	insert, err := t.PrepareContext(ctx, `INSERT INTO sla_crossings
+		(timer_id, cycle, basis_points, incident_id, policy, metric, at, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: process timers: %w", mapErr(err))
+	}
+	defer insert.Close()
+	refresh, err := t.PrepareContext(ctx, "UPDATE sla_timers SET stage = ?, at_risk_at = ?, breach_at = ?, next_wake_at = ? WHERE id = ?")
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: process timers: %w", mapErr(err))
+	}
+	defer refresh.Close()
 	recorded := micro(now)
 	for _, rec := range due {
 		if err := rec.Timer.Bind(s.cfg.calendars); err != nil {
 			return 0, fmt.Errorf("sqlite: process timer %s: %w", rec.ID, err)
 		}
 		for _, c := range storage.Crossings(rec, now) {
-			res, err := t.ExecContext(ctx, `INSERT INTO sla_crossings
-				(timer_id, cycle, basis_points, incident_id, policy, metric, at, recorded_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				c.TimerID, c.Cycle, c.BasisPoints, c.IncidentID, c.Policy, string(c.Metric), micro(c.At), recorded)
+			res, err := insert.ExecContext(ctx, c.TimerID, c.Cycle, c.BasisPoints, c.IncidentID, c.Policy, string(c.Metric), micro(c.At), recorded)
 			if err != nil {
 				return 0, fmt.Errorf("sqlite: record crossing of timer %s: %w", rec.ID, mapErr(err))
 			}
@@ -73,8 +86,7 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: process timer %s: %w", rec.ID, err)
 		}
-		_, err = t.ExecContext(ctx, "UPDATE sla_timers SET stage = ?, at_risk_at = ?, breach_at = ?, next_wake_at = ? WHERE id = ?",
-			string(stage), nullMicro(fresh.AtRiskAt), nullMicro(fresh.BreachAt), nullMicro(fresh.NextWakeAt), rec.ID)
+		_, err = refresh.ExecContext(ctx, string(stage), nullMicro(fresh.AtRiskAt), nullMicro(fresh.BreachAt), ceilMicro(fresh.NextWakeAt), rec.ID)
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: refresh timer %s: %w", rec.ID, mapErr(err))
 		}

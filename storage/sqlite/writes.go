@@ -350,7 +350,7 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 			return fmt.Errorf("sqlite: encode timer %s: %w", r.ID, err)
 		}
 		rows[i] = []any{r.ID, r.IncidentID, r.Timer.Policy(), string(r.Timer.Metric()), string(enc), string(stage),
-			nullMicro(r.AtRiskAt), nullMicro(r.BreachAt), nullMicro(r.NextWakeAt)}
+			nullMicro(r.AtRiskAt), nullMicro(r.BreachAt), ceilMicro(r.NextWakeAt)}
 	}
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), maxRowsPerInsert)]
