@@ -42,7 +42,9 @@ type crossingKey struct {
 	points int32
 }
 
-func (k crossingKey) String() string { return fmt.Sprintf("%s cycle %d at %d bp", k.timer, k.cycle, k.points) }
+func (k crossingKey) String() string {
+	return fmt.Sprintf("%s cycle %d at %d bp", k.timer, k.cycle, k.points)
+}
 
 // WorkerCalendars returns the calendars the timers of TestTimerWorker
 // name: sla.AlwaysOpen(time.UTC), whose name is "24x7". A timer made with
