@@ -23,9 +23,10 @@ type Outage struct {
 
 // AvailabilityReport is the availability of a service over one period.
 type AvailabilityReport struct {
-	// From and To bound the period [From, To).
+	// From is the first instant of the period [From, To).
 	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
+	// To is the first instant after the period.
+	To time.Time `json:"to"`
 	// Agreed is the agreed service time in the period: the open time of
 	// the service-hours calendar.
 	Agreed time.Duration `json:"-"`

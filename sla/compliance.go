@@ -15,11 +15,13 @@ import (
 // Sample is one timer cycle as seen by a compliance report: who it belongs
 // to and its status at the reporting instant.
 type Sample struct {
-	// Policy, Kind, Metric and Priority identify the timer's policy
-	// target.
-	Policy   string
-	Kind     PolicyKind
-	Metric   Metric
+	// Policy is the ID of the timer's policy.
+	Policy string
+	// Kind is the policy's kind (SLA, OLA, underpinning contract).
+	Kind PolicyKind
+	// Metric is the metric the timer measures.
+	Metric Metric
+	// Priority is the cycle's priority, or 0 when none was recorded.
 	Priority itsm.Priority
 	// Key is a user-supplied grouping key, such as a service or a team.
 	Key string

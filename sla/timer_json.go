@@ -12,10 +12,12 @@ import (
 // time-only duration (FormatISODuration, ParseISODuration).
 type isoDuration time.Duration
 
+// MarshalText writes FormatISODuration.
 func (d isoDuration) MarshalText() ([]byte, error) {
 	return []byte(FormatISODuration(time.Duration(d))), nil
 }
 
+// UnmarshalText reads with ParseISODuration.
 func (d *isoDuration) UnmarshalText(b []byte) error {
 	v, err := ParseISODuration(string(b))
 	if err != nil {
