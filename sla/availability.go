@@ -70,7 +70,7 @@ func (r AvailabilityReport) Percent() decimal.Decimal {
 	if r.Agreed <= 0 {
 		return decimal.NewFromInt(100)
 	}
-	return Status{Elapsed: r.Uptime(), TargetBusiness: r.Agreed}.PercentRound(4)
+	return percentOf(int64(r.Uptime()), int64(r.Agreed), 4)
 }
 
 // Below reports whether the exact availability is strictly below pct

@@ -269,7 +269,7 @@ func Compliance(samples []Sample, by GroupBy) []ComplianceGroup {
 	for _, a := range groups {
 		g := a.g
 		if d := g.Met + g.Breached; d > 0 {
-			g.MetPercent = Status{Elapsed: time.Duration(g.Met), TargetBusiness: time.Duration(d)}.PercentRound(4)
+			g.MetPercent = percentOf(int64(g.Met), int64(d), 4)
 		}
 		g.Stopped = len(a.times)
 		g.Mean, g.Median, g.P90 = durationStats(a.times)

@@ -177,17 +177,23 @@ func (s Status) Percent() decimal.Decimal { return s.PercentRound(4) }
 // PercentRound is Percent rounded half away from zero to places decimal
 // places (places < 0 is treated as 0).
 func (s Status) PercentRound(places int32) decimal.Decimal {
-	if s.TargetBusiness <= 0 {
+	return percentOf(int64(s.Elapsed), int64(s.TargetBusiness), places)
+}
+
+// percentOf returns 100 × num / den rounded half away from zero to places
+// decimal places, computed exactly on integers; zero when den ≤ 0.
+func percentOf(num, den int64, places int32) decimal.Decimal {
+	if den <= 0 {
 		return decimal.Zero
 	}
 	places = max(places, 0)
-	num := big.NewInt(int64(s.Elapsed))
-	num.Mul(num, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)+2), nil))
-	den := big.NewInt(int64(s.TargetBusiness))
-	quo, rem := new(big.Int).QuoRem(num, den, new(big.Int))
+	n := big.NewInt(num)
+	n.Mul(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)+2), nil))
+	d := big.NewInt(den)
+	quo, rem := new(big.Int).QuoRem(n, d, new(big.Int))
 	rem.Abs(rem).Lsh(rem, 1)
-	if rem.Cmp(den) >= 0 {
-		quo.Add(quo, big.NewInt(int64(num.Sign())))
+	if rem.Cmp(d) >= 0 {
+		quo.Add(quo, big.NewInt(int64(n.Sign())))
 	}
 	return decimal.NewFromBigInt(quo, -places)
 }
