@@ -19,3 +19,6 @@ func BackendPID(ctx context.Context, tx incident.Tx) (uint32, error) {
 
 // MapError exposes mapError to the external tests.
 var MapError = mapError
+
+// ListSQL exposes the List statement built for q, for EXPLAIN tests.
+func ListSQL(s *Store, q incident.Query) (string, []any, error) { return s.listSQL(q) }
