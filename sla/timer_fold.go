@@ -1,6 +1,7 @@
 package sla
 
 import (
+	"math"
 	"time"
 )
 
@@ -70,6 +71,14 @@ func scaleBasisPoints(d time.Duration, bp int32) time.Duration {
 	return q*time.Duration(bp) + r*time.Duration(bp)/fullBasisPoints
 }
 
+// nextNanosecond returns d + 1ns, saturating at the largest duration.
+func nextNanosecond(d time.Duration) time.Duration {
+	if d == math.MaxInt64 {
+		return d
+	}
+	return d + 1
+}
+
 // cycleFold accumulates one cycle's running segments.
 type cycleFold struct {
 	cal     *Calendar
@@ -97,7 +106,7 @@ func (f *cycleFold) run(a, b time.Time) {
 		f.due = f.cal.Add(a, max(f.target-e0, 0))
 	}
 	if f.breach.IsZero() && f.target < after {
-		f.breach = f.cal.Add(a, f.target-e0+1).Add(-1)
+		f.breach = f.cal.Add(a, nextNanosecond(f.target-e0)).Add(-1)
 	}
 	f.elapsed = after
 	f.s.ActualElapsed += b.Sub(a)
@@ -207,7 +216,7 @@ func (t *Timer) fold(c, end int, resetAt, now time.Time) Status {
 		}
 	}
 	if !breached {
-		wake := cal.Add(now, target-f.elapsed+1)
+		wake := cal.Add(now, nextNanosecond(target-f.elapsed))
 		s.Thresholds[bi].At = wake.Add(-1)
 		if s.NextWake.IsZero() {
 			s.NextWake = wake

@@ -99,9 +99,9 @@ func (th Threshold) Percent() decimal.Decimal { return decimal.New(int64(th.Basi
 // value: Timer.Status builds it without allocating, and the decimal
 // percentage is computed on demand by Percent.
 //
-// Instants are expressed in the location of the times in the history (the
-// calendar's arithmetic keeps them); durations are exact to the
-// nanosecond.
+// Instants keep the location of the time they were computed from (an
+// event's At or the now passed to Status), so compare them with Equal;
+// durations are exact to the nanosecond.
 type Status struct {
 	// Stage is the cycle's stage at the instant asked about.
 	Stage Stage
