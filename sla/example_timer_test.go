@@ -7,6 +7,7 @@ import (
 
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/sla"
+	"github.com/shopspring/decimal"
 )
 
 // A high-priority incident on a 9–5 service desk in New York: logged late
@@ -86,4 +87,46 @@ func ExampleTimer() {
 	//      75% reached=true  at Mon 12:30
 	//     100% reached=true  at Mon 13:30
 	// Mon 16:00 breached elapsed 5h30m0s 137.5% breached at Mon 13:30
+}
+
+// Monthly availability of a service with agreed hours of 9–5 on weekdays,
+// and the service credit it earns.
+func ExampleAvailability() {
+	var spec sla.CalendarSpec
+	if err := json.Unmarshal([]byte(`{"name":"us-9-5","time_zone":"America/New_York",
+		"hours":{"mon":[["09:00","17:00"]],"tue":[["09:00","17:00"]],"wed":[["09:00","17:00"]],
+		         "thu":[["09:00","17:00"]],"fri":[["09:00","17:00"]]},
+		"holidays":["2026-11-26"]}`), &spec); err != nil {
+		panic(err)
+	}
+	hours, err := sla.NewCalendar(spec)
+	if err != nil {
+		panic(err)
+	}
+	ny := hours.Location()
+	at := func(day, hour, minute int) time.Time {
+		return time.Date(2026, time.November, day, hour, minute, 0, 0, ny)
+	}
+	report, err := sla.Availability(hours, at(1, 0, 0), time.Date(2026, time.December, 1, 0, 0, 0, 0, ny), []sla.Outage{
+		{Start: at(2, 8, 0), End: at(2, 10, 0)},   // only 09:00–10:00 is agreed time
+		{Start: at(2, 9, 30), End: at(2, 10, 30)}, // overlaps the first: merged
+		{Start: at(7, 10, 0), End: at(7, 14, 0)},  // a Saturday: not agreed time
+	})
+	if err != nil {
+		panic(err)
+	}
+	credits, err := sla.NewCreditTable(
+		sla.CreditTier{Below: decimal.RequireFromString("99.9"), Credit: decimal.NewFromInt(5)},
+		sla.CreditTier{Below: decimal.NewFromInt(99), Credit: decimal.NewFromInt(15)},
+	)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("agreed:", report.Agreed, "downtime:", report.Downtime)
+	fmt.Println("availability:", report.Percent().String()+"%")
+	fmt.Println("credit:", credits.Credit(report, decimal.RequireFromString("2500.00")))
+	// Output:
+	// agreed: 160h0m0s downtime: 1h30m0s
+	// availability: 99.0625%
+	// credit: 125
 }
