@@ -4,23 +4,36 @@
 // SLA clocks at every step and the audit trail at the end. Time comes from
 // a test clock, so the run is the same every time.
 //
-//	go run ./examples/quickstart
+// The data goes to an embedded SQLite database, by default a fresh file in
+// the system's temporary directory; the program prints where it is.
+//
+//	go run ./examples/quickstart                       # fresh SQLite file
+//	go run ./examples/quickstart -db ./desk.db         # this SQLite file
+//	go run ./examples/quickstart -postgres "$URL"      # PostgreSQL instead
+//
+// The PostgreSQL URL may also come from ITSM_POSTGRES_URL. The program then
+// works in the schema "itsmkit_quickstart", which it drops and recreates.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/itsm/itsmtest"
 	"github.com/itsmkit/itsmkit/sla"
-	"github.com/itsmkit/itsmkit/storage/memory"
+	"github.com/itsmkit/itsmkit/storage/postgres"
+	"github.com/itsmkit/itsmkit/storage/sqlite"
 )
 
 // calendarJSON is the service desk's business hours: Monday to Friday,
@@ -43,14 +56,67 @@ const policyJSON = `{
   }
 }`
 
+// pgSchema is the PostgreSQL schema the quickstart owns.
+const pgSchema = "itsmkit_quickstart"
+
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	dbPath := flag.String("db", "", "SQLite database `file` (default: a fresh file in the temporary directory)")
+	pgURL := flag.String("postgres", os.Getenv("ITSM_POSTGRES_URL"), "PostgreSQL `URL`; use PostgreSQL instead of SQLite (default $ITSM_POSTGRES_URL)")
+	flag.Parse()
+	ctx := context.Background()
+	store, where, closeStore, err := openStore(ctx, *dbPath, *pgURL)
+	if err == nil {
+		err = run(ctx, os.Stdout, store)
+		closeStore()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
+	fmt.Printf("\nThe data lives in %s.\n", where)
 }
 
-func run(ctx context.Context, w io.Writer) error {
+// openStore opens the SQLite database at path (a fresh temporary file when
+// empty) or, when pgURL is set, the PostgreSQL database in a fresh
+// pgSchema. It returns the store, where its data lives and how to close it.
+func openStore(ctx context.Context, path, pgURL string) (incident.Store, string, func(), error) {
+	if pgURL != "" {
+		conn, err := pgx.Connect(ctx, pgURL)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgSchema+" CASCADE")
+		conn.Close(ctx)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		st, err := postgres.Open(ctx, pgURL, postgres.WithSchema(pgSchema))
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, "", nil, err
+		}
+		return st, "PostgreSQL, schema " + pgSchema, st.Close, nil
+	}
+	if path == "" {
+		dir, err := os.MkdirTemp("", "itsmkit-quickstart-")
+		if err != nil {
+			return nil, "", nil, err
+		}
+		path = filepath.Join(dir, "itsmkit.db")
+	}
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return st, "the SQLite file " + path, func() { _ = st.Close() }, nil
+}
+
+// run works one incident through its lifecycle on store, writing what
+// happens to w.
+func run(ctx context.Context, w io.Writer, store incident.Store) error {
 	var spec sla.CalendarSpec
 	if err := json.Unmarshal([]byte(calendarJSON), &spec); err != nil {
 		return err
@@ -67,7 +133,7 @@ func run(ctx context.Context, w io.Writer) error {
 
 	ny := cal.Location()
 	clock := itsmtest.NewClock(time.Date(2026, 11, 20, 15, 30, 0, 0, ny)) // Friday 15:30
-	svc, err := incident.NewService(memory.New(), incident.Config{
+	svc, err := incident.NewService(store, incident.Config{
 		Clock:             clock,
 		Policies:          incident.Policies{List: []*sla.Policy{policy}},
 		Calendars:         calendars,
