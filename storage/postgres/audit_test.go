@@ -57,6 +57,7 @@ func asDBA(t *testing.T, s *postgres.Store, stmts ...string) {
 
 func TestVerifyAuditTrailDetectsTampering(t *testing.T) {
 	t.Parallel()
+	testURL(t)
 	cases := []struct {
 		name   string
 		stmts  func(schema string) []string

@@ -59,6 +59,7 @@ func requireNothingOf(t *testing.T, s *postgres.Store, id string) {
 
 func TestFaultConnectionKilledInTx(t *testing.T) {
 	t.Parallel()
+	testURL(t)
 	tm, err := sla.NewTimer(sla.AlwaysOpen(time.UTC), sla.BusinessTime(4*time.Hour), nil, "gold", sla.MetricResolution, itsm.PriorityHigh)
 	require.NoError(t, err)
 	require.NoError(t, tm.Start(t0))
