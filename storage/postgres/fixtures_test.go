@@ -52,3 +52,12 @@ var openInput = incident.OpenInput{Title: "Mail is down", Description: "Nobody c
 
 // incidentQueryAll lists the largest page.
 var incidentQueryAll = incident.Query{Limit: incident.MaxPageSize}
+
+// mustTimer returns a running 24×7 resolution timer started at t0.
+func mustTimer(t testing.TB) *sla.Timer {
+	t.Helper()
+	tm, err := sla.NewTimer(sla.AlwaysOpen(time.UTC), sla.BusinessTime(4*time.Hour), nil, "gold", sla.MetricResolution, itsm.PriorityHigh)
+	require.NoError(t, err)
+	require.NoError(t, tm.Start(t0))
+	return tm
+}

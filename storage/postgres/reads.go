@@ -90,6 +90,19 @@ func nullTime(t time.Time) pgtype.Timestamptz {
 	return pgtype.Timestamptz{Time: t, Valid: true}
 }
 
+// wakeTime stores a NextWakeAt: NULL when zero, and otherwise rounded up
+// to the microsecond the database keeps, so that a stored wake-up never
+// comes before the real one and a timer claimed as due really is due.
+func wakeTime(t time.Time) pgtype.Timestamptz {
+	if t.IsZero() {
+		return pgtype.Timestamptz{}
+	}
+	if r := t.Truncate(time.Microsecond); !r.Equal(t) {
+		t = r.Add(time.Microsecond)
+	}
+	return pgtype.Timestamptz{Time: t, Valid: true}
+}
+
 func fromNullTime(t pgtype.Timestamptz) time.Time {
 	if !t.Valid {
 		return time.Time{}

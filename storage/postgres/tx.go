@@ -240,7 +240,7 @@ func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) err
 		if err != nil {
 			return fmt.Errorf("postgres: timer %s: %w", r.ID, err)
 		}
-		b.Queue(t.s.q.putTimer, r.ID, r.IncidentID, enc, string(stage), nullTime(r.AtRiskAt), nullTime(r.BreachAt), nullTime(r.NextWakeAt))
+		b.Queue(t.s.q.putTimer, r.ID, r.IncidentID, enc, string(stage), nullTime(r.AtRiskAt), nullTime(r.BreachAt), wakeTime(r.NextWakeAt))
 	}
 	return t.use(func(db pgx.Tx) error {
 		if err := db.SendBatch(ctx, b).Close(); err != nil {

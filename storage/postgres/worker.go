@@ -43,7 +43,7 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 		defer cancel()
 		_ = tx.Rollback(rctx) // a no-op after Commit
 	}()
-	due, err := s.queryTimers(ctx, tx, s.q.claimDue, now, limit)
+	due, err := s.queryTimers(ctx, tx, s.q.claimDue, now.Truncate(time.Microsecond), limit)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: process timers: %w", err)
 	}
@@ -60,7 +60,7 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 		if err != nil {
 			return 0, fmt.Errorf("postgres: process timer %s: %w", rec.ID, err)
 		}
-		refresh.Queue(s.q.refreshTimer, rec.ID, string(stage), nullTime(fresh.AtRiskAt), nullTime(fresh.BreachAt), nullTime(fresh.NextWakeAt))
+		refresh.Queue(s.q.refreshTimer, rec.ID, string(stage), nullTime(fresh.AtRiskAt), nullTime(fresh.BreachAt), wakeTime(fresh.NextWakeAt))
 	}
 	if refresh.Len() > 0 {
 		if err := tx.SendBatch(ctx, refresh).Close(); err != nil {

@@ -1,0 +1,93 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/require"
+
+	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/itsm"
+)
+
+// TestUpdateReplacesJournalAndLinks checks that Update rewrites the rows
+// of the journal and link tables: entries changed in place, appended,
+// removed and reordered, and zero times cleared again.
+func TestUpdateReplacesJournalAndLinks(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	inc := testIncident(1)
+	entry := func(text string, min int) incident.Entry {
+		return incident.Entry{Kind: incident.WorkNote, Author: "dave", At: t0.Add(time.Duration(min) * time.Minute), Text: text}
+	}
+	inc.Journal = []incident.Entry{entry("one", 1), entry("two", 2), entry("three", 3)}
+	inc.ProblemIDs = []string{"prb-1", "prb-2", "prb-3"}
+	inc.ChangeIDs = []string{"chg-1"}
+	inc.ResolvedAt = t0.Add(time.Hour)
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Create(ctx, inc) }))
+
+	steps := []func(*incident.Incident){
+		func(i *incident.Incident) { // shrink and edit
+			i.Journal = []incident.Entry{entry("one, edited", 1)}
+			i.ProblemIDs = []string{"prb-3", "prb-1"}
+			i.ChangeIDs = nil
+			i.ResolvedAt = time.Time{}
+		},
+		func(i *incident.Incident) { // grow again
+			i.Journal = append(i.Journal, entry("four", 4), entry("five", 5))
+			i.ChangeIDs = []string{"chg-2", "chg-3"}
+			i.Caller.Roles = nil
+			i.Priority = itsm.PriorityCritical
+		},
+		func(i *incident.Incident) { // empty
+			i.Journal, i.ProblemIDs, i.ChangeIDs = nil, nil, nil
+		},
+	}
+	for n, step := range steps {
+		step(inc)
+		require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Update(ctx, inc) }))
+		require.Equal(t, int64(n+2), inc.Version)
+		got, err := s.Get(ctx, inc.ID)
+		require.NoError(t, err)
+		if diff := cmp.Diff(inc, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("step %d (-want +got):\n%s", n, diff)
+		}
+	}
+	var rows int
+	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT (SELECT count(*) FROM "+s.Schema()+".incident_journal) + (SELECT count(*) FROM "+
+		s.Schema()+".incident_problems) + (SELECT count(*) FROM "+s.Schema()+".incident_changes)").Scan(&rows))
+	require.Zero(t, rows, "no row is left behind")
+}
+
+// TestWakeTimesRoundUp checks that a NextWakeAt finer than a microsecond
+// is stored rounded up, so that the timer is never claimed before it is
+// due, and that times come back in UTC.
+func TestWakeTimesRoundUp(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	inc := testIncident(1)
+	inc.OpenedAt = inc.OpenedAt.In(time.FixedZone("CET", 3600))
+	wake := t0.Add(time.Hour + 500) // 500 ns past a microsecond
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		if err := tx.Create(ctx, inc); err != nil {
+			return err
+		}
+		rec := incident.TimerRecord{ID: "tmr-1", IncidentID: inc.ID, Timer: mustTimer(t), NextWakeAt: wake}
+		return tx.PutTimers(ctx, rec)
+	}))
+	got, err := s.Get(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, time.UTC, got.OpenedAt.Location())
+	require.True(t, got.OpenedAt.Equal(inc.OpenedAt))
+	timers, err := s.Timers(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(time.Hour+time.Microsecond), timers[0].NextWakeAt)
+	due, err := s.TimersDue(ctx, t0.Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Empty(t, due, "not due before its wake-up")
+}
