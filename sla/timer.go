@@ -284,7 +284,9 @@ type Timer struct {
 // warning thresholds (in percent; nil means DefaultWarnings). policy,
 // metric and priority identify it in reports and may be empty or zero.
 // Prefer Policy.NewTimer, which fills everything from a validated policy.
-// It fails with an *itsm.ValidationError for a nil calendar, a target that
+// The calendar is recorded in JSON by its Name, so a decoded timer must be
+// bound (Bind) to a source that knows that name, "24x7" for AlwaysOpen;
+// only a 24×7 policy's timers bind themselves. It fails with an *itsm.ValidationError for a nil calendar, a target that
 // is not positive, an invalid priority or bad warnings.
 func NewTimer(cal *Calendar, target Target, warnings []decimal.Decimal, policy string, metric Metric, priority itsm.Priority) (*Timer, error) {
 	v := &itsm.ValidationError{Subject: "timer"}
