@@ -57,7 +57,8 @@ const eventColumns = `kind, record_id, sequence, actor_id, actor_name, actor_rol
 
 // The incident's scalar columns in INSERT order, then the journal and link
 // arrays: $1..$29 scalars (version is set by the statement), $30..$33 the
-// journal, $34 problem IDs, $35 change IDs.
+// journal, $34 problem IDs, $35 change IDs. It returns how many incidents
+// it inserted (0 or 1) and the incident's locked audit head.
 const createSQL = `WITH inc AS (
 	INSERT INTO {s}.incidents (id, number, title, description, caller_id, caller_name, caller_roles,
 		service, config_item, category, impact, urgency, priority, priority_overridden,
@@ -78,13 +79,21 @@ const createSQL = `WITH inc AS (
 ), changes AS (
 	INSERT INTO {s}.incident_changes (incident_id, position, change_id)
 	SELECT inc.id, e.n - 1, e.v FROM inc, unnest($35::text[]) WITH ORDINALITY AS e(v, n)
+), head AS (
+	-- Lock the incident's audit head (creating it when missing) now, so
+	-- that AppendEvents for the incident needs no round trip of its own.
+	INSERT INTO {s}.audit_heads AS h (kind, record_id, sequence)
+	SELECT 'incident', inc.id, 0 FROM inc
+	ON CONFLICT (kind, record_id) DO UPDATE SET sequence = h.sequence
+	RETURNING h.sequence, h.hash
 )
-SELECT count(*) FROM inc`
+SELECT (SELECT count(*) FROM inc), (SELECT sequence FROM head), (SELECT hash FROM head)`
 
 // updateSQL replaces the incident when its version is $30, and its journal
 // and links with it: rows past the new lengths are deleted, the others
 // inserted or overwritten (only when they differ). When the version check
-// fails, u is empty and nothing else happens either.
+// fails, u is empty and nothing else happens either. It returns the new
+// version and the incident's locked audit head.
 const updateSQL = `WITH u AS (
 	UPDATE {s}.incidents SET number = $2, title = $3, description = $4, caller_id = $5, caller_name = $6,
 		caller_roles = $7, service = $8, config_item = $9, category = $10, impact = $11, urgency = $12,
@@ -120,8 +129,15 @@ const updateSQL = `WITH u AS (
 	SELECT u.id, e.n - 1, e.v FROM u, unnest($36::text[]) WITH ORDINALITY AS e(v, n)
 	ON CONFLICT (incident_id, position) DO UPDATE SET change_id = excluded.change_id
 	 WHERE old.change_id <> excluded.change_id
+), head AS (
+	-- Lock the incident's audit head (creating it when missing) now, so
+	-- that AppendEvents for the incident needs no round trip of its own.
+	INSERT INTO {s}.audit_heads AS h (kind, record_id, sequence)
+	SELECT 'incident', u.id, 0 FROM u
+	ON CONFLICT (kind, record_id) DO UPDATE SET sequence = h.sequence
+	RETURNING h.sequence, h.hash
 )
-SELECT version FROM u`
+SELECT u.version, head.sequence, head.hash FROM u, head`
 
 func newQueries(schema string) queries {
 	s := quoteIdent(schema)

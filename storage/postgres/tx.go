@@ -26,6 +26,21 @@ type txn struct {
 	mu   sync.Mutex
 	done bool
 	db   pgx.Tx
+	// heads caches the audit heads this transaction has locked: the row
+	// lock lasts until the transaction ends and only this transaction's
+	// AppendEvents changes them, so the cached values stay true.
+	heads map[headKey]storageHead
+}
+
+// headKey identifies an audit trail.
+type headKey struct{ kind, id string }
+
+// lockedHead remembers a head the transaction holds locked.
+func (t *txn) lockedHead(k headKey, h storageHead) {
+	if t.heads == nil {
+		t.heads = make(map[headKey]storageHead)
+	}
+	t.heads[k] = h
 }
 
 var _ incident.Tx = (*txn)(nil)
@@ -158,13 +173,18 @@ func (t *txn) Create(ctx context.Context, inc *incident.Incident) error {
 	}
 	args := append(incidentArgs(inc), journalArgs(inc)...)
 	return t.use(func(db pgx.Tx) error {
-		var n int
-		if err := db.QueryRow(ctx, t.s.q.create, args...).Scan(&n); err != nil {
+		var (
+			n    int
+			seq  *int64
+			hash []byte
+		)
+		if err := db.QueryRow(ctx, t.s.q.create, args...).Scan(&n, &seq, &hash); err != nil {
 			return mapError(err, incident.Kind, inc.ID)
 		}
-		if n == 0 {
+		if n == 0 || seq == nil {
 			return fmt.Errorf("postgres: incident %s or number %s already exists: %w", inc.ID, inc.Number, itsm.ErrConflict)
 		}
+		t.lockedHead(headKey{incident.Kind, inc.ID}, storageHead{seq: *seq, hash: hash})
 		inc.Version = 1
 		return nil
 	})
@@ -187,9 +207,11 @@ func (t *txn) Update(ctx context.Context, inc *incident.Incident) error {
 	args := append(incidentArgs(inc), inc.Version)
 	args = append(args, journalArgs(inc)...)
 	return t.use(func(db pgx.Tx) error {
+		var h storageHead
 		var v int64
-		err := db.QueryRow(ctx, t.s.q.update, args...).Scan(&v)
+		err := db.QueryRow(ctx, t.s.q.update, args...).Scan(&v, &h.seq, &h.hash)
 		if err == nil {
+			t.lockedHead(headKey{incident.Kind, inc.ID}, h)
 			inc.Version = v
 			return nil
 		}
@@ -276,16 +298,11 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	type key struct{ kind, id string }
-	var keys []key
+	var keys []headKey
 	for _, e := range events {
-		if k := (key{e.Kind, e.RecordID}); !slices.Contains(keys, k) {
+		if k := (headKey{e.Kind, e.RecordID}); !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
-	}
-	kinds, ids := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		kinds[i], ids[i] = k.kind, k.id
 	}
 	changes := make([][]byte, len(events))
 	for i, e := range events {
@@ -300,27 +317,16 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 		changes[i] = enc
 	}
 	return t.use(func(db pgx.Tx) error {
-		heads := make(map[key]storageHead, len(keys))
-		rows, err := db.Query(ctx, t.s.q.lockHeads, kinds, ids)
-		if err != nil {
-			return mapError(err, "", "")
+		if err := t.lockHeads(ctx, db, keys); err != nil {
+			return err
 		}
-		for rows.Next() {
-			var k key
-			var h storageHead
-			if err := rows.Scan(&k.kind, &k.id, &h.seq, &h.hash); err != nil {
-				rows.Close()
-				return mapError(err, "", "")
-			}
-			heads[k] = h
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return mapError(err, "", "")
+		heads := make(map[headKey]storageHead, len(keys))
+		for _, k := range keys {
+			heads[k] = t.heads[k]
 		}
 		b := &pgx.Batch{}
 		for i, e := range events {
-			k := key{e.Kind, e.RecordID}
+			k := headKey{e.Kind, e.RecordID}
 			h := heads[k]
 			e.Sequence = h.seq + 1
 			e.At = storage.AuditTime(e.At)
@@ -336,8 +342,48 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 		if err := db.SendBatch(ctx, b).Close(); err != nil {
 			return mapError(err, "", "")
 		}
+		for k, h := range heads {
+			t.lockedHead(k, h)
+		}
 		return nil
 	})
+}
+
+// lockHeads locks (creating when missing) the audit heads of keys that the
+// transaction does not hold yet, in key order so that concurrent
+// appenders cannot deadlock, and caches their last sequence and hash.
+func (t *txn) lockHeads(ctx context.Context, db pgx.Tx, keys []headKey) error {
+	var kinds, ids []string
+	for _, k := range keys {
+		if _, ok := t.heads[k]; !ok {
+			kinds, ids = append(kinds, k.kind), append(ids, k.id)
+		}
+	}
+	if len(kinds) == 0 {
+		return nil
+	}
+	rows, err := db.Query(ctx, t.s.q.lockHeads, kinds, ids)
+	if err != nil {
+		return mapError(err, "", "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k headKey
+		var h storageHead
+		if err := rows.Scan(&k.kind, &k.id, &h.seq, &h.hash); err != nil {
+			return mapError(err, "", "")
+		}
+		t.lockedHead(k, h)
+	}
+	if err := rows.Err(); err != nil {
+		return mapError(err, "", "")
+	}
+	for _, k := range keys {
+		if _, ok := t.heads[k]; !ok {
+			return fmt.Errorf("postgres: audit head of %s %s was not locked", k.kind, k.id)
+		}
+	}
+	return nil
 }
 
 // storageHead is a record's last sequence and hash while events are
