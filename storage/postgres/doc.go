@@ -56,7 +56,9 @@
 //     numbers are unique; a rolled-back transaction gives its number back.
 //   - AppendEvents locks the heads of the records it appends to (insert or
 //     update, in key order), so sequences have no gaps or duplicates and
-//     each hash chains to the previous event.
+//     each hash chains to the previous event. Create and Update lock the
+//     incident's head in the same statement, so the event that follows
+//     them costs no extra round trip.
 //   - Create uses INSERT ... ON CONFLICT DO NOTHING on the ID and number, so
 //     a duplicate is reported (itsm.ErrConflict) without aborting the
 //     transaction.

@@ -61,6 +61,7 @@ func TestUpdateReplacesJournalAndLinks(t *testing.T) {
 	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT (SELECT count(*) FROM "+s.Schema()+".incident_journal) + (SELECT count(*) FROM "+
 		s.Schema()+".incident_problems) + (SELECT count(*) FROM "+s.Schema()+".incident_changes)").Scan(&rows))
 	require.Zero(t, rows, "no row is left behind")
+	require.NoError(t, s.VerifyAuditTrail(ctx), "an incident without events has an empty, valid trail")
 }
 
 // TestWakeTimesRoundUp checks that a NextWakeAt finer than a microsecond
