@@ -312,7 +312,9 @@ func NewTimer(cal *Calendar, target Target, warnings []decimal.Decimal, policy s
 		return nil, err
 	}
 	t := &Timer{policy: policy, metric: metric, priority: priority, cal: cal, target: target, warnings: bps, nwarn: len(warnings)}
-	if cal != nil {
+	if cal != nil && !cal.always {
+		// A 24×7 timer is written without a calendar name and binds
+		// itself when decoded, like the timers of 24×7 policies.
 		t.calName = cal.Name()
 	}
 	return t, nil

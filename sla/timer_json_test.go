@@ -74,6 +74,20 @@ func TestTimerJSON24x7(t *testing.T) {
 	require.Empty(t, cmp.Diff(tm.Status(novNY(21, 10, 30)), back.Status(novNY(21, 10, 30))))
 }
 
+func TestTimerJSONAlwaysOpenBindsItself(t *testing.T) {
+	t.Parallel()
+	tm, err := NewTimer(AlwaysOpen(timerTestNY), BusinessTime(time.Hour), nil, "adhoc", MetricResolution, 0)
+	require.NoError(t, err)
+	require.NoError(t, tm.Start(novNY(21, 10, 0)))
+	b, err := json.Marshal(tm)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), `"calendar"`)
+	var back Timer
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.NotNil(t, back.Calendar(), "a timer on AlwaysOpen binds itself")
+	require.Equal(t, tm.Status(novNY(21, 12, 0)).Stage, back.Status(novNY(21, 12, 0)).Stage)
+}
+
 func TestTimerJSONErrors(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
