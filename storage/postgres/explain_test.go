@@ -179,36 +179,50 @@ func TestListUsesIndexes(t *testing.T) {
 	for _, tc := range cases {
 		sql, args, err := postgres.ListSQL(s, tc.q)
 		require.NoError(t, err)
-		var raw []byte
-		require.NoError(t, s.Pool().QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&raw), tc.name)
-		var out []struct{ Plan planNode }
-		require.NoError(t, json.Unmarshal(raw, &out))
-		require.Len(t, out, 1)
-		used := map[string]bool{}
-		var summary []string
-		out[0].Plan.walk(func(p planNode) {
-			if p.IndexName != "" {
-				used[p.IndexName] = true
-			}
-			if p.NodeType == "Seq Scan" {
-				require.NotContains(t, []string{"incidents", "sla_timers", "incident_journal", "incident_problems", "incident_changes"}, p.RelationName,
-					"%s: sequential scan of %s", tc.name, p.RelationName)
-			}
-			if p.RelationName != "" || p.IndexName != "" {
-				summary = append(summary, p.NodeType+" "+p.RelationName+" "+p.IndexName)
-			}
-		})
-		for _, want := range tc.indexes {
-			found := false
-			for _, alt := range strings.Split(want, "|") {
-				found = found || used[alt]
-			}
-			require.Truef(t, found, "%s: %s not used; plan: %s", tc.name, want, strings.Join(summary, "; "))
-		}
-		t.Logf("%-16s %s", tc.name, strings.Join(summary, "; "))
-		// And the statement runs and agrees with Query.Match on a sample.
+		requirePlan(t, s, tc.name, sql, args, tc.indexes...)
+		// And the statement runs and finds something.
 		page, err := s.List(ctx, tc.q)
 		require.NoError(t, err, tc.name)
 		require.NotEmpty(t, page.Incidents, tc.name)
 	}
+
+	// The other readers that select by more than a key.
+	children, resolved, due := postgres.ReaderSQL(s)
+	requirePlan(t, s, "Children", children, []any{"inc-000007"}, "incidents_parent_idx")
+	requirePlan(t, s, "ResolvedBefore", resolved, []any{t0.Add(time.Hour), 100}, "incidents_resolved_idx")
+	requirePlan(t, s, "TimersDue", due, []any{now, 100}, "sla_timers_wake_idx")
+}
+
+// requirePlan explains sql and fails unless it uses each of indexes (any
+// of the alternatives separated by |) and scans none of the adapter's big
+// tables sequentially. It logs the plan's scans.
+func requirePlan(t *testing.T, s *postgres.Store, name, sql string, args []any, indexes ...string) {
+	t.Helper()
+	var raw []byte
+	require.NoError(t, s.Pool().QueryRow(t.Context(), "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&raw), name)
+	var out []struct{ Plan planNode }
+	require.NoError(t, json.Unmarshal(raw, &out))
+	require.Len(t, out, 1)
+	used := map[string]bool{}
+	var summary []string
+	out[0].Plan.walk(func(p planNode) {
+		if p.IndexName != "" {
+			used[p.IndexName] = true
+		}
+		if p.NodeType == "Seq Scan" {
+			require.NotContains(t, []string{"incidents", "sla_timers", "incident_journal", "incident_problems", "incident_changes"},
+				p.RelationName, "%s: sequential scan of %s", name, p.RelationName)
+		}
+		if p.RelationName != "" || p.IndexName != "" {
+			summary = append(summary, p.NodeType+" "+p.RelationName+" "+p.IndexName)
+		}
+	})
+	for _, want := range indexes {
+		found := false
+		for _, alt := range strings.Split(want, "|") {
+			found = found || used[alt]
+		}
+		require.Truef(t, found, "%s: %s not used; plan: %s", name, want, strings.Join(summary, "; "))
+	}
+	t.Logf("%-16s %s", name, strings.Join(summary, "; "))
 }
