@@ -212,8 +212,10 @@ func runTx(ctx context.Context, s *Store, pgtx pgx.Tx, fn func(ctx context.Conte
 // rolls back.
 //
 // A pgx.Tx is not safe for concurrent use: the returned store serialises
-// its own calls, but the application must not use tx at the same time. The
-// store must not be used after tx ends. Tables are named with the Store's
+// its own calls (so fn, inside the returned store's InTx, must use the tx
+// it is given, never the returned store itself, which would wait for fn),
+// and the application must not use tx at the same time. The store must not
+// be used after tx ends. Tables are named with the Store's
 // schema, whatever tx's search_path is.
 func (s *Store) Join(tx pgx.Tx) incident.Store { return &joined{s: s, tx: tx} }
 
