@@ -230,8 +230,8 @@ func (t *txn) Update(ctx context.Context, inc *incident.Incident) error {
 // JSON (jsonb) beside its derived fields; a replaced timer keeps its place
 // in the order of Timers. Every record needs an ID, an IncidentID and a
 // Timer, or nothing is stored and the error is an *itsm.ValidationError.
-// The incident must exist (in the store or earlier in the transaction).
-// All timers are sent in one round trip.
+// The incident is not checked, as in the other adapters. All timers are
+// sent in one round trip.
 func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) error {
 	ve := &itsm.ValidationError{Subject: "timer records"}
 	for i, r := range timers {

@@ -92,3 +92,16 @@ func TestWakeTimesRoundUp(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, due, "not due before its wake-up")
 }
+
+// TestPutTimersOfUnknownIncident checks that, like the other adapters, the
+// store keeps a timer whatever its incident.
+func TestPutTimersOfUnknownIncident(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	rec := incident.NewTimerRecord("tmr-1", "inc-elsewhere", mustTimer(t), t0)
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.PutTimers(ctx, rec) }))
+	got, err := s.Timers(ctx, "inc-elsewhere")
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+}
