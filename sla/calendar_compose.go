@@ -99,11 +99,15 @@ func mapKeys(m map[int64]bool) func(func(int64) bool) {
 // intervals cut at midnight.
 func dayContent(prev, own []span) []span {
 	var out []span
-	if n := len(prev); n > 0 && prev[n-1].e > secPerDay {
-		out = append(out, span{0, prev[n-1].e - secPerDay})
+	for _, s := range prev {
+		if s.e > secPerDay {
+			out = appendMerged(out, span{max(s.s, secPerDay) - secPerDay, s.e - secPerDay})
+		}
 	}
 	for _, s := range own {
-		out = appendMerged(out, span{s.s, min(s.e, secPerDay)})
+		if s.s < secPerDay {
+			out = appendMerged(out, span{s.s, min(s.e, secPerDay)})
+		}
 	}
 	return out
 }

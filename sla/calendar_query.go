@@ -89,6 +89,7 @@ func (f *frame) segBefore(u, lim int64) (off, start int64) {
 // bounds of the zone period containing it, math.MinInt64 and
 // math.MaxInt64 when unbounded.
 func (c *Calendar) zoneAt(sec int64) (off, start, end int64) {
+	// start ≤ sec < end always holds.
 	t := time.Unix(sec, 0).In(c.loc)
 	_, o := t.Zone()
 	s, e := t.ZoneBounds()
@@ -99,7 +100,56 @@ func (c *Calendar) zoneAt(sec int64) (off, start, end int64) {
 	if !e.IsZero() {
 		end = e.Unix()
 	}
+	// ZoneBounds can report a period that does not contain t (seen for
+	// 31 December of leap years beyond the zone's transition table, where
+	// the POSIX rule is used). Fall back to a short period around sec
+	// whose offset is checked.
+	if end <= sec {
+		end = c.probe(sec, o, 1)
+	}
+	if start > sec {
+		start = c.probe(sec, o, -1)
+	}
 	return int64(o), start, end
+}
+
+// probe returns a bound of a stretch around sec (after it for dir 1,
+// before it for dir -1) within an hour during which the offset is off: the
+// full hour when the offset at its far end is off too, otherwise the first
+// second with another offset, found by bisection.
+func (c *Calendar) probe(sec int64, off, dir int) int64 {
+	offAt := func(s int64) int {
+		_, o := time.Unix(s, 0).In(c.loc).Zone()
+		return o
+	}
+	if dir > 0 {
+		if offAt(sec+3599) == off {
+			return sec + 3600
+		}
+		lo, hi := sec, sec+3599 // offAt(lo) == off, offAt(hi) != off
+		for hi-lo > 1 {
+			m := lo + (hi-lo)/2
+			if offAt(m) == off {
+				lo = m
+			} else {
+				hi = m
+			}
+		}
+		return hi
+	}
+	if offAt(sec-3600) == off {
+		return sec - 3600
+	}
+	lo, hi := sec-3600, sec // offAt(lo) != off, offAt(hi) == off
+	for hi-lo > 1 {
+		m := lo + (hi-lo)/2
+		if offAt(m) == off {
+			hi = m
+		} else {
+			lo = m
+		}
+	}
+	return hi
 }
 
 // tmplCum returns the open seconds of the weekly hours over the epoch days
@@ -348,14 +398,10 @@ func (c *Calendar) Sub(t time.Time, d time.Duration) time.Time {
 
 // Elapsed returns the real time during which the calendar is open in
 // [from, to), or minus the open time in [to, from) when to is before from.
-// The result saturates at the largest and smallest time.Duration.
+// The result saturates at ±math.MaxInt64 (about 292 years).
 func (c *Calendar) Elapsed(from, to time.Time) time.Duration {
 	if to.Before(from) {
-		r := c.Elapsed(to, from)
-		if r == math.MaxInt64 {
-			return math.MinInt64
-		}
-		return -r
+		return -c.Elapsed(to, from)
 	}
 	if c.always {
 		return to.Sub(from)
@@ -510,12 +556,13 @@ func spanEnd(sp []span, x int64) int64 {
 // AddDays returns the close of the n-th open local date strictly after t's
 // local date: the end of the last open interval belonging to that date,
 // which for an overnight interval lies on the next date. An open date is a
-// date with at least one open interval after shifts, breaks and holidays.
-// It is meant for "N business days" rules. n ≤ 0 returns t. If the n-th
-// open date lies beyond SearchHorizon, AddDays returns t plus
-// SearchHorizon. An interval that ends in a clock gap (a skipped hour)
-// closes at the DST change; one that ends in a repeated hour closes at the
-// second pass.
+// date with at least one open interval after shifts, breaks and holidays
+// that the clock does not skip entirely (so a date removed by a zone
+// change, like 30 December 2011 in Samoa, never counts). It is meant for
+// "N business days" rules. n ≤ 0 returns t. If the n-th open date lies
+// beyond SearchHorizon, AddDays returns t plus SearchHorizon. An interval
+// that ends in a clock gap (a skipped hour) closes at the DST change; one
+// that ends in a repeated hour closes at the second pass.
 func (c *Calendar) AddDays(t time.Time, n int) time.Time {
 	if n <= 0 {
 		return t
@@ -527,23 +574,27 @@ func (c *Calendar) AddDays(t time.Time, n int) time.Time {
 	left := int64(n)
 	day := d0 + 1
 	i := c.excIdx(day)
+	calm := int64(math.MinInt64) // dates before calm are untouched by offset changes
 	for day-d0 <= maxDays {
-		if (i == len(c.exc) || c.exc[i].day >= day+8) && left > c.openDays {
-			// A plain week (its last date's successor is plain too).
+		if day >= calm {
+			calm = c.calmUntil(day)
+		}
+		if (i == len(c.exc) || c.exc[i].day >= day+8) && left > c.openDays && day+8 <= calm {
+			// Whole plain weeks with no offset change.
 			weeks := (left - 1) / c.openDays
 			if i < len(c.exc) {
 				weeks = min(weeks, (c.exc[i].day-day-1)/7)
 			}
-			weeks = min(weeks, (maxDays-(day-d0))/7+1)
+			weeks = min(weeks, (calm-day-1)/7, (maxDays-(day-d0))/7+1)
 			left -= weeks * c.openDays
 			day += weeks * 7
 			continue
 		}
 		sp := c.spansAt(day, i)
-		if len(sp) > 0 {
+		if len(sp) > 0 && (day < calm || c.hasTime(day, sp)) {
 			left--
 			if left == 0 {
-				return c.wallToInstantLate(day*secPerDay+sp[len(sp)-1].e, t.Location())
+				return time.Unix(c.lateSec(day*secPerDay+sp[len(sp)-1].e), 0).In(t.Location())
 			}
 		}
 		if i < len(c.exc) && c.exc[i].day == day {
@@ -554,10 +605,35 @@ func (c *Calendar) AddDays(t time.Time, n int) time.Time {
 	return t.Add(SearchHorizon)
 }
 
-// wallToInstantLate returns the latest instant whose wall reading is at
-// most wall (Unix-style wall seconds): the close of an interval ending at
-// that reading.
-func (c *Calendar) wallToInstantLate(wall int64, loc *time.Location) time.Time {
+// calmUntil returns the first date at or after day whose intervals (two
+// dates of wall clock) may meet the next offset change; it is day itself
+// when the change is that close.
+func (c *Calendar) calmUntil(day int64) int64 {
+	// UTC offsets stay within ±26 h, so no instant before p reads a wall
+	// time of this date, and a change at instant e can only touch dates
+	// whose two days of wall clock reach e-26h.
+	const maxOff = 26 * secPerHour
+	_, _, end := c.zoneAt(day*secPerDay - maxOff)
+	if end == math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return max(day, floorDiv(end-maxOff-2*secPerDay, secPerDay))
+}
+
+// hasTime reports whether some interval of day lasts a positive real time.
+func (c *Calendar) hasTime(day int64, sp []span) bool {
+	for _, s := range sp {
+		if c.lateSec(day*secPerDay+s.e) > c.lateSec(day*secPerDay+s.s) {
+			return true
+		}
+	}
+	return false
+}
+
+// lateSec returns the latest Unix second whose wall reading is at most
+// wall (Unix-style wall seconds): the close of an interval ending at that
+// reading.
+func (c *Calendar) lateSec(wall int64) int64 {
 	off, _, _ := c.zoneAt(wall)
 	_, start, end := c.zoneAt(wall - off)
 	best := int64(math.MinInt64)
@@ -577,5 +653,5 @@ func (c *Calendar) wallToInstantLate(wall int64, loc *time.Location) time.Time {
 	if best == math.MinInt64 {
 		best = wall - off
 	}
-	return time.Unix(best, 0).In(loc)
+	return best
 }
