@@ -70,6 +70,14 @@
 // storage.ErrRetryable; nothing of such a transaction was committed and
 // the whole operation may be tried again.
 //
+// # Connection poolers
+//
+// pgx prepares and caches statements per connection by default. Behind a
+// proxy that pools transactions (such as PgBouncer in transaction mode),
+// add default_query_exec_mode=exec (or simple_protocol) to the URL; the
+// adapter's statements work in every mode, and Migrate's advisory lock is
+// transaction-scoped, so it holds there too.
+//
 // # Joining the application's transaction
 //
 // Join returns a store bound to a pgx.Tx the application holds: an

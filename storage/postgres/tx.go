@@ -262,7 +262,7 @@ func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) err
 		if err != nil {
 			return fmt.Errorf("postgres: timer %s: %w", r.ID, err)
 		}
-		b.Queue(t.s.q.putTimer, r.ID, r.IncidentID, enc, string(stage), nullTime(r.AtRiskAt), nullTime(r.BreachAt), wakeTime(r.NextWakeAt))
+		b.Queue(t.s.q.putTimer, r.ID, r.IncidentID, string(enc), string(stage), nullTime(r.AtRiskAt), nullTime(r.BreachAt), wakeTime(r.NextWakeAt))
 	}
 	return t.use(func(db pgx.Tx) error {
 		if err := db.SendBatch(ctx, b).Close(); err != nil {
@@ -332,7 +332,7 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 			e.At = storage.AuditTime(e.At)
 			hash := storage.EventHash(h.hash, e)
 			b.Queue(t.s.q.insertEvent, e.Kind, e.RecordID, e.Sequence, e.Actor.ID, e.Actor.Name, fromRoles(e.Actor.Roles),
-				e.At, e.Action, e.From, e.To, changes[i], e.Reason, h.hash, hash)
+				e.At, e.Action, e.From, e.To, string(changes[i]), e.Reason, h.hash, hash)
 			heads[k] = storageHead{seq: e.Sequence, hash: hash}
 		}
 		for _, k := range keys {
