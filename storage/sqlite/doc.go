@@ -61,7 +61,10 @@
 //
 // Instants are stored as INTEGER microseconds since the Unix epoch and read
 // back in UTC, so a time keeps its instant to the microsecond but not its
-// location; NULL stands for the zero time of optional fields.
+// location; NULL stands for the zero time of optional fields. Times are
+// truncated to the microsecond, except a timer's NextWakeAt, which is
+// rounded up: the breach wakes one nanosecond after the due time, and
+// truncating it would make the timer due again at that very instant.
 //
 // List's text filter calls a Go function registered with the driver
 // (itsmkit_contains_fold) that folds case like strings.ToLower, so that

@@ -1,12 +1,18 @@
 package sqlite_test
 
 import (
+	"context"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/sla"
+	"github.com/itsmkit/itsmkit/storage"
 	"github.com/itsmkit/itsmkit/storage/sqlite"
 	"github.com/itsmkit/itsmkit/storage/storagetest"
 )
@@ -40,4 +46,88 @@ func TestTimerWorker(t *testing.T) {
 		s, _ := openTemp(t, sqlite.WithSync(sqlite.SyncNormal), sqlite.WithCalendars(storagetest.WorkerCalendars()))
 		return s
 	})
+}
+
+// twoStores is a WorkerStore whose worker passes alternate between two
+// Stores on one file, as two processes would run them: they serialize on
+// SQLite's write lock instead of on one writer connection.
+type twoStores struct {
+	*sqlite.Store
+	other *sqlite.Store
+	n     atomic.Uint64
+}
+
+func (s *twoStores) ProcessDueTimers(ctx context.Context, now time.Time, limit int, hook storage.CrossingHook) (int, error) {
+	if s.n.Add(1)%2 == 0 {
+		return s.other.ProcessDueTimers(ctx, now, limit, hook)
+	}
+	return s.Store.ProcessDueTimers(ctx, now, limit, hook)
+}
+
+func TestTimerWorkerAcrossStores(t *testing.T) {
+	t.Parallel()
+	storagetest.TestTimerWorker(t, func(t *testing.T) storagetest.WorkerStore {
+		opts := []sqlite.Option{sqlite.WithSync(sqlite.SyncNormal), sqlite.WithCalendars(storagetest.WorkerCalendars())}
+		first, path := openTemp(t, opts...)
+		second, err := sqlite.Open(t.Context(), path, opts...)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, second.Close()) })
+		return &twoStores{Store: first, other: second}
+	})
+}
+
+func TestProcessDueTimersEdges(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, _ := openTemp(t) // no calendars
+	cal, err := sla.NewCalendar(sla.CalendarSpec{Name: "weekdays", TimeZone: "UTC",
+		Hours: map[string][]sla.Interval{"mon": {{"09:00", "17:00"}}, "tue": {{"09:00", "17:00"}}}})
+	require.NoError(t, err)
+	tm, err := sla.NewTimer(cal, sla.BusinessTime(time.Hour), nil, "silver", sla.MetricResolution, itsm.PriorityHigh)
+	require.NoError(t, err)
+	start := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) // a Monday
+	require.NoError(t, tm.Start(start))
+	rec := incident.NewTimerRecord("tmr-1", "inc-1", tm, start)
+	inc := &incident.Incident{ID: "inc-1", Number: "INC1", Title: "x", State: incident.New, OpenedAt: start, UpdatedAt: start}
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		if err := tx.Create(ctx, inc); err != nil {
+			return err
+		}
+		return tx.PutTimers(ctx, rec)
+	}))
+
+	n, err := s.ProcessDueTimers(ctx, start.Add(2*time.Hour), 0, nil)
+	require.NoError(t, err)
+	require.Zero(t, n, "a limit of 0 processes nothing")
+	n, err = s.ProcessDueTimers(ctx, start, 10, nil)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing is due yet")
+
+	// A timer on a calendar the store cannot bind stops the pass.
+	_, err = s.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10, nil)
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	require.ErrorContains(t, err, "tmr-1")
+
+	bound, _ := openTemp(t, sqlite.WithCalendars(sla.Calendars{"weekdays": cal}))
+	require.NoError(t, bound.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		if err := tx.Create(ctx, inc); err != nil {
+			return err
+		}
+		return tx.PutTimers(ctx, rec)
+	}))
+	// A nil hook records the crossings all the same; a later pass at the
+	// same instant finds nothing new.
+	n, err = bound.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	var calls int
+	n, err = bound.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10, func(context.Context, storage.Crossing) error { calls++; return nil })
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Zero(t, calls)
+	got, err := bound.Timers(ctx, "inc-1")
+	require.NoError(t, err)
+	require.Equal(t, sla.StageBreached, got[0].Stage)
+	require.True(t, got[0].NextWakeAt.IsZero())
+	require.Equal(t, 3, count(t, bound, "SELECT count(*) FROM sla_crossings WHERE timer_id = 'tmr-1'"))
 }
