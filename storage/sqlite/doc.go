@@ -33,8 +33,10 @@
 //     an incident and its journal and links come from one snapshot.
 //   - Open migrates the schema (see Migrate); WithoutMigrate leaves that
 //     to the caller.
-//   - No calendars: timers of 24×7 policies bind themselves; the wake-up
-//     worker needs WithCalendars for timers on named calendars.
+//   - No calendars: the timers 24×7 policies create bind themselves; the
+//     wake-up worker needs WithCalendars for timers on named calendars,
+//     including timers made directly with sla.NewTimer on sla.AlwaysOpen,
+//     whose calendar is named "24x7".
 //
 // # Schema
 //
