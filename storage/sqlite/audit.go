@@ -54,12 +54,11 @@ func (s *Store) VerifyAuditTrail(ctx context.Context) error {
 // head (zero when it has none).
 func (r reader) auditChain(ctx context.Context, kind, id string) ([]storage.AuditRow, storage.AuditHead, error) {
 	var head storage.AuditHead
-	err := r.q.QueryRowContext(ctx, "SELECT last_sequence, last_hash FROM audit_heads WHERE kind = ? AND record_id = ?",
-		kind, id).Scan(&head.Sequence, &head.Hash)
+	err := r.q.QueryRowContext(ctx, sqlAuditHead, kind, id).Scan(&head.Sequence, &head.Hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, head, fmt.Errorf("sqlite: read audit head of %s %s: %w", kind, id, mapErr(err))
 	}
-	rows, err := r.q.QueryContext(ctx, "SELECT "+eventCols+" FROM audit_events WHERE kind = ? AND record_id = ? ORDER BY sequence", kind, id)
+	rows, err := r.q.QueryContext(ctx, sqlHistory, kind, id)
 	if err != nil {
 		return nil, head, fmt.Errorf("sqlite: read audit events of %s %s: %w", kind, id, mapErr(err))
 	}

@@ -116,7 +116,10 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // Migrations only go forward. A database at a newer version than this
 // package knows yields a *SchemaTooNewError and changes nothing.
 func (s *Store) Migrate(ctx context.Context) error {
-	return s.migrate(ctx, migrations)
+	if err := s.migrate(ctx, migrations); err != nil {
+		return err
+	}
+	return s.prepareStatements(ctx)
 }
 
 func (s *Store) migrate(ctx context.Context, ms []Migration) (err error) {

@@ -143,20 +143,20 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	type check struct {
 		name, index, query string
 		args               []any
+		empty              bool // the data has no rows for it
 	}
 	var checks []check
 	for _, l := range lists {
 		query, args, err := listSQL(l.q)
 		require.NoError(t, err)
-		checks = append(checks, check{"List/" + l.name, l.index, query, args})
+		checks = append(checks, check{"List/" + l.name, l.index, query, args, false})
 	}
 	checks = append(checks,
-		check{"Children", "incidents_parent", "SELECT " + incidentCols + " FROM incidents WHERE parent_id = ? ORDER BY opened_at, id", []any{"inc-000001"}},
-		check{"ResolvedBefore", "incidents_resolved_open", "SELECT " + incidentCols + ` FROM incidents
-			WHERE resolved_at IS NOT NULL AND closed_at IS NULL AND major = 0 AND resolved_at < ?
-			ORDER BY resolved_at, id LIMIT ?`, []any{micro(now), 100}},
-		check{"TimersDue", "sla_timers_wake", "SELECT " + timerCols + " FROM sla_timers WHERE next_wake_at <= ? ORDER BY next_wake_at, id LIMIT ?", []any{micro(now), 100}},
-		check{"Timers", "sla_timers_incident", "SELECT " + timerCols + " FROM sla_timers WHERE incident_id = ? ORDER BY seq", []any{"inc-000001"}},
+		check{"Children", "incidents_parent", sqlChildren, []any{"inc-000001"}, false},
+		check{"ResolvedBefore", "incidents_resolved_open", sqlResolvedBefore, []any{micro(now), 100}, false},
+		check{"TimersDue", "sla_timers_wake", sqlTimersDue, []any{micro(now), 100}, false},
+		check{"Timers", "sla_timers_incident", sqlTimers, []any{"inc-000001"}, false},
+		check{"History", "audit_events", sqlHistory, []any{"incident", "inc-000001"}, true},
 	)
 	for _, c := range checks {
 		lines := plan(t, s, c.query, c.args...)
@@ -173,7 +173,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		// The query runs and returns what the plan promises.
 		rows, err := s.r.QueryContext(context.Background(), c.query, c.args...)
 		require.NoError(t, err, c.name)
-		require.True(t, rows.Next(), "%s returns rows", c.name)
+		require.Equal(t, !c.empty, rows.Next(), "%s returns rows", c.name)
 		require.NoError(t, rows.Close())
 	}
 }

@@ -61,10 +61,10 @@ func scanIncident(sc interface{ Scan(...any) error }) (*incident.Incident, error
 	return &inc, nil
 }
 
-// one reads the incident selected by where (with arg), with its journal
-// and links; notFound is the ID the *itsm.NotFoundError names.
-func (r reader) one(ctx context.Context, where string, arg any, notFound string) (*incident.Incident, error) {
-	row := r.q.QueryRowContext(ctx, "SELECT "+incidentCols+" FROM incidents WHERE "+where, arg)
+// one reads the incident query selects (with arg), with its journal and
+// links; notFound is the ID the *itsm.NotFoundError names.
+func (r reader) one(ctx context.Context, query string, arg any, notFound string) (*incident.Incident, error) {
+	row := r.q.QueryRowContext(ctx, query, arg)
 	inc, err := scanIncident(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &itsm.NotFoundError{Kind: incident.Kind, ID: notFound}
@@ -119,16 +119,17 @@ func (r reader) details(ctx context.Context, incs []*incident.Incident) error {
 		idList = append(idList, inc.ID)
 	}
 	// One parameter however many incidents: a JSON array of their IDs.
-	var filter string
+	journal, problems, changes := sqlJournalMany, sqlProblemsMany, sqlChangesMany
 	var arg any
 	if len(idList) == 1 {
-		filter, arg = "incident_id = ?", idList[0]
+		journal, problems, changes = sqlJournalOne, sqlProblemsOne, sqlChangesOne
+		arg = idList[0]
 	} else {
 		b, err := json.Marshal(idList)
 		if err != nil {
 			return err
 		}
-		filter, arg = "incident_id IN (SELECT value FROM json_each(?))", string(b)
+		arg = string(b)
 	}
 	each := func(query string, scan func(rows *sql.Rows) error) error {
 		rows, err := r.q.QueryContext(ctx, query, arg)
@@ -143,7 +144,7 @@ func (r reader) details(ctx context.Context, incs []*incident.Incident) error {
 		}
 		return mapErr(rows.Err())
 	}
-	err := each("SELECT incident_id, kind, author, at, text FROM incident_journal WHERE "+filter+" ORDER BY incident_id, position",
+	err := each(journal,
 		func(rows *sql.Rows) error {
 			var id, kind string
 			var at int64
@@ -158,7 +159,7 @@ func (r reader) details(ctx context.Context, incs []*incident.Incident) error {
 	if err != nil {
 		return err
 	}
-	err = each("SELECT incident_id, problem_id FROM incident_problems WHERE "+filter+" ORDER BY incident_id, position",
+	err = each(problems,
 		func(rows *sql.Rows) error {
 			var id, p string
 			if err := rows.Scan(&id, &p); err != nil {
@@ -170,7 +171,7 @@ func (r reader) details(ctx context.Context, incs []*incident.Incident) error {
 	if err != nil {
 		return err
 	}
-	return each("SELECT incident_id, change_id FROM incident_changes WHERE "+filter+" ORDER BY incident_id, position",
+	return each(changes,
 		func(rows *sql.Rows) error {
 			var id, c string
 			if err := rows.Scan(&id, &c); err != nil {
@@ -183,12 +184,12 @@ func (r reader) details(ctx context.Context, incs []*incident.Incident) error {
 
 // Get implements incident.Reader.
 func (r reader) Get(ctx context.Context, id string) (*incident.Incident, error) {
-	return r.one(ctx, "id = ?", id, id)
+	return r.one(ctx, sqlGetByID, id, id)
 }
 
 // GetByNumber implements incident.Reader.
 func (r reader) GetByNumber(ctx context.Context, number string) (*incident.Incident, error) {
-	return r.one(ctx, "number = ?", number, number)
+	return r.one(ctx, sqlGetByNumber, number, number)
 }
 
 // listSQL builds the query of List: the filters of q, the cursor, List
@@ -217,14 +218,16 @@ func listSQL(q incident.Query) (string, []any, error) {
 			args = append(args, int64(p))
 		}
 	}
+	// The "<> ''" terms let SQLite use the partial indexes of these
+	// columns; the values are never empty here.
 	if q.Assignee != "" {
-		where, args = append(where, "assignee = ?"), append(args, q.Assignee)
+		where, args = append(where, "assignee = ? AND assignee <> ''"), append(args, q.Assignee)
 	}
 	if q.AssignmentGroup != "" {
-		where, args = append(where, "assignment_group = ?"), append(args, q.AssignmentGroup)
+		where, args = append(where, "assignment_group = ? AND assignment_group <> ''"), append(args, q.AssignmentGroup)
 	}
 	if q.Service != "" {
-		where, args = append(where, "service = ?"), append(args, q.Service)
+		where, args = append(where, "service = ? AND service <> ''"), append(args, q.Service)
 	}
 	if q.Text != "" {
 		where = append(where, "("+containsFoldFunc+"(number, ?) OR "+containsFoldFunc+"(title, ?) OR "+containsFoldFunc+"(description, ?))")
@@ -275,18 +278,15 @@ func (r reader) List(ctx context.Context, q incident.Query) (incident.Page, erro
 
 // Children implements incident.Reader.
 func (r reader) Children(ctx context.Context, id string) ([]*incident.Incident, error) {
-	return r.many(ctx, "SELECT "+incidentCols+" FROM incidents WHERE parent_id = ? ORDER BY opened_at, id", id)
+	return r.many(ctx, sqlChildren, id)
 }
 
-// ResolvedBefore implements incident.Reader. The first three terms repeat
-// the condition of the partial index incidents_resolved_open.
+// ResolvedBefore implements incident.Reader.
 func (r reader) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]*incident.Incident, error) {
 	if limit <= 0 {
 		return []*incident.Incident{}, nil
 	}
-	return r.many(ctx, "SELECT "+incidentCols+` FROM incidents
-		WHERE resolved_at IS NOT NULL AND closed_at IS NULL AND major = 0 AND resolved_at < ?
-		ORDER BY resolved_at, id LIMIT ?`, micro(t), limit)
+	return r.many(ctx, sqlResolvedBefore, micro(t), limit)
 }
 
 const timerCols = "id, incident_id, timer, stage, at_risk_at, breach_at, next_wake_at"
@@ -335,7 +335,7 @@ func scanTimer(sc interface{ Scan(...any) error }) (incident.TimerRecord, error)
 
 // Timers implements incident.Reader.
 func (r reader) Timers(ctx context.Context, id string) ([]incident.TimerRecord, error) {
-	return r.timers(ctx, "SELECT "+timerCols+" FROM sla_timers WHERE incident_id = ? ORDER BY seq", id)
+	return r.timers(ctx, sqlTimers, id)
 }
 
 // TimersDue implements incident.Reader.
@@ -343,8 +343,7 @@ func (r reader) TimersDue(ctx context.Context, before time.Time, limit int) ([]i
 	if limit <= 0 {
 		return []incident.TimerRecord{}, nil
 	}
-	return r.timers(ctx, "SELECT "+timerCols+" FROM sla_timers WHERE next_wake_at <= ? ORDER BY next_wake_at, id LIMIT ?",
-		micro(before), limit)
+	return r.timers(ctx, sqlTimersDue, micro(before), limit)
 }
 
 const eventCols = "kind, record_id, sequence, actor_id, actor_name, actor_roles, at, action, from_state, to_state, changes, reason, prev_hash, hash"
@@ -370,8 +369,7 @@ func scanEvent(sc interface{ Scan(...any) error }) (ev itsm.Event, prev, hash []
 
 // History implements incident.Reader.
 func (r reader) History(ctx context.Context, id string) ([]itsm.Event, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+eventCols+" FROM audit_events WHERE kind = ? AND record_id = ? ORDER BY sequence",
-		incident.Kind, id)
+	rows, err := r.q.QueryContext(ctx, sqlHistory, incident.Kind, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read audit events: %w", mapErr(err))
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -105,6 +106,10 @@ type Store struct {
 	cfg  config
 	// savepoints numbers the savepoints of joined transactions.
 	savepoints atomic.Uint64
+	// The prepared statements of the writer and of the readers, once the
+	// schema exists (see prepareStatements).
+	prepMu         sync.Mutex
+	wStmts, rStmts atomic.Pointer[stmtSet]
 }
 
 var (
@@ -183,6 +188,12 @@ func Open(ctx context.Context, dsnOrPath string, opts ...Option) (*Store, error)
 			_ = s.Close()
 			return nil, err
 		}
+	} else if v, err := s.CurrentSchemaVersion(ctx); err == nil && v == SchemaVersion() {
+		// Already migrated: prepare now. Otherwise Migrate will.
+		if err := s.prepareStatements(ctx); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -215,7 +226,13 @@ func splitDSN(dsn string) (string, url.Values, error) {
 // Close closes the reader pool and the writer connection. Transactions
 // still open fail afterwards.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	var errs []error
+	for _, p := range []*stmtSet{s.rStmts.Load(), s.wStmts.Load()} {
+		if p != nil {
+			errs = append(errs, p.close())
+		}
+	}
+	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
 }
 
 // BeginTx starts a transaction on the store's writer connection (BEGIN
@@ -254,7 +271,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx incide
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", mapErr(err))
 	}
-	t := &tx{reader: reader{q: sqlTx}}
+	t := &tx{reader: reader{q: s.writerConn(sqlTx)}}
 	committed := false
 	defer func() {
 		t.done.Store(true)
@@ -285,7 +302,9 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx incide
 // store must not be used after tx ends, nor from several goroutines at
 // once (a *sql.Tx runs one statement at a time).
 func (s *Store) Join(tx *sql.Tx) incident.Store {
-	return &joined{s: s, reader: reader{q: tx}, tx: tx}
+	// No prepared statements: tx may come from another *sql.DB, whose
+	// transactions cannot use this store's statements.
+	return &joined{s: s, reader: reader{q: txConn{tx: tx}}, tx: tx}
 }
 
 // joined is the incident.Store of Store.Join.
@@ -306,7 +325,7 @@ func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx incid
 	if _, err := j.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", mapErr(err))
 	}
-	t := &tx{reader: reader{q: j.tx}}
+	t := &tx{reader: reader{q: txConn{tx: j.tx}}}
 	released := false
 	defer func() {
 		t.done.Store(true)
@@ -344,7 +363,7 @@ func (s *Store) read(ctx context.Context, fn func(r reader) error) error {
 		return fmt.Errorf("sqlite: begin read: %w", mapErr(err))
 	}
 	defer func() { _ = t.Rollback() }()
-	return fn(reader{q: t})
+	return fn(reader{q: s.readerConn(t)})
 }
 
 // Get returns the committed incident with id, or an *itsm.NotFoundError.

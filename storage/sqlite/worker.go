@@ -39,26 +39,25 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 			_ = t.Rollback()
 		}
 	}()
-	r := reader{q: t}
-	due, err := r.timers(ctx, "SELECT "+timerCols+" FROM sla_timers WHERE next_wake_at <= ? ORDER BY next_wake_at, id LIMIT ?",
-		micro(now), limit)
+	c := s.writerConn(t)
+	r := reader{q: c}
+	due, err := r.timers(ctx, sqlTimersDue, micro(now), limit)
 	if err != nil {
 		return 0, err
 	}
 	if len(due) == 0 {
 		return 0, nil // the deferred rollback ends the empty transaction
 	}
-	// Each statement runs once or more per timer: parse them once.
-	insert, err := t.PrepareContext(ctx, `INSERT INTO sla_crossings
-		(timer_id, cycle, basis_points, incident_id, policy, metric, at, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+	// Each statement runs once or more per timer: parse them once per
+	// pass even when the store's prepared statements are not ready.
+	insert, err := prepareIn(ctx, c, sqlInsertCrossing)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: process timers: %w", mapErr(err))
+		return 0, err
 	}
 	defer insert.Close()
-	refresh, err := t.PrepareContext(ctx, "UPDATE sla_timers SET stage = ?, at_risk_at = ?, breach_at = ?, next_wake_at = ? WHERE id = ?")
+	refresh, err := prepareIn(ctx, c, sqlRefreshTimer)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: process timers: %w", mapErr(err))
+		return 0, err
 	}
 	defer refresh.Close()
 	recorded := micro(now)

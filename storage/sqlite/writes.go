@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -103,8 +102,7 @@ func (t *tx) NextNumber(ctx context.Context, kind string) (int64, error) {
 		return 0, itsm.NewValidationError("number sequence", "kind", "must not be empty")
 	}
 	var n int64
-	err := t.q.QueryRowContext(ctx, `INSERT INTO number_sequences (kind, last) VALUES (?, 1)
-		ON CONFLICT (kind) DO UPDATE SET last = last + 1 RETURNING last`, kind).Scan(&n)
+	err := t.q.QueryRowContext(ctx, sqlNextNumber, kind).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: next %s number: %w", kind, mapErr(err))
 	}
@@ -114,19 +112,19 @@ func (t *tx) NextNumber(ctx context.Context, kind string) (int64, error) {
 // savepoint runs fn under a savepoint when several statements must stand
 // or fall together, so that a failed write method leaves nothing behind.
 func (t *tx) savepoint(ctx context.Context, fn func() error) error {
-	if _, err := t.q.ExecContext(ctx, "SAVEPOINT itsmkit_write"); err != nil {
+	if _, err := t.q.ExecContext(ctx, sqlSavepoint); err != nil {
 		return mapErr(err)
 	}
 	if err := fn(); err != nil {
 		bg := context.WithoutCancel(ctx)
-		_, rbErr := t.q.ExecContext(bg, "ROLLBACK TO itsmkit_write")
-		_, relErr := t.q.ExecContext(bg, "RELEASE itsmkit_write")
+		_, rbErr := t.q.ExecContext(bg, sqlRollbackTo)
+		_, relErr := t.q.ExecContext(bg, sqlRelease)
 		if rbErr != nil || relErr != nil {
 			return errors.Join(err, rbErr, relErr)
 		}
 		return err
 	}
-	_, err := t.q.ExecContext(ctx, "RELEASE itsmkit_write")
+	_, err := t.q.ExecContext(ctx, sqlRelease)
 	return mapErr(err)
 }
 
@@ -232,7 +230,7 @@ func (t *tx) Update(ctx context.Context, inc *incident.Incident) error {
 				return mapErr(err)
 			}
 			var cur int64
-			err := t.q.QueryRowContext(ctx, "SELECT version FROM incidents WHERE id = ?", inc.ID).Scan(&cur)
+			err := t.q.QueryRowContext(ctx, sqlVersion, inc.ID).Scan(&cur)
 			if errors.Is(err, sql.ErrNoRows) {
 				return &itsm.NotFoundError{Kind: incident.Kind, ID: inc.ID}
 			}
@@ -241,8 +239,8 @@ func (t *tx) Update(ctx context.Context, inc *incident.Incident) error {
 			}
 			return &itsm.ConflictError{Kind: incident.Kind, ID: inc.ID, Expected: inc.Version, Actual: cur}
 		}
-		for _, table := range []string{"incident_journal", "incident_problems", "incident_changes"} {
-			if _, err := t.q.ExecContext(ctx, "DELETE FROM "+table+" WHERE incident_id = ?", inc.ID); err != nil {
+		for _, del := range []string{sqlDeleteJournal, sqlDeleteProblems, sqlDeleteChanges} {
+			if _, err := t.q.ExecContext(ctx, del, inc.ID); err != nil {
 				return fmt.Errorf("sqlite: update incident %s: %w", inc.ID, mapErr(err))
 			}
 		}
@@ -259,54 +257,22 @@ func hasDetails(inc *incident.Incident) bool {
 	return len(inc.Journal) > 0 || len(inc.ProblemIDs) > 0 || len(inc.ChangeIDs) > 0
 }
 
-// writeDetails inserts the journal entries and links of inc.
+// writeDetails inserts the journal entries and links of inc, one
+// prepared statement per row.
 func (t *tx) writeDetails(ctx context.Context, inc *incident.Incident) error {
-	journal := make([][]any, len(inc.Journal))
 	for i, e := range inc.Journal {
-		journal[i] = []any{inc.ID, int64(i), string(e.Kind), e.Author, micro(e.At), e.Text}
-	}
-	links := func(ids []string) [][]any {
-		rows := make([][]any, len(ids))
-		for i, id := range ids {
-			rows[i] = []any{inc.ID, int64(i), id}
+		if _, err := t.q.ExecContext(ctx, sqlInsertJournal, inc.ID, int64(i), string(e.Kind), e.Author, micro(e.At), e.Text); err != nil {
+			return fmt.Errorf("sqlite: write journal of %s: %w", inc.ID, mapErr(err))
 		}
-		return rows
 	}
-	if err := t.insertRows(ctx, "incident_journal (incident_id, position, kind, author, at, text)", journal); err != nil {
-		return fmt.Errorf("sqlite: write journal of %s: %w", inc.ID, err)
-	}
-	if err := t.insertRows(ctx, "incident_problems (incident_id, position, problem_id)", links(inc.ProblemIDs)); err != nil {
-		return fmt.Errorf("sqlite: write problem links of %s: %w", inc.ID, err)
-	}
-	if err := t.insertRows(ctx, "incident_changes (incident_id, position, change_id)", links(inc.ChangeIDs)); err != nil {
-		return fmt.Errorf("sqlite: write change links of %s: %w", inc.ID, err)
-	}
-	return nil
-}
-
-// maxRowsPerInsert keeps multi-row INSERTs well below SQLite's limit of
-// bound parameters.
-const maxRowsPerInsert = 500
-
-// insertRows inserts rows (all of the same width) into target, a table
-// name with its column list, with as few statements as possible.
-func (t *tx) insertRows(ctx context.Context, target string, rows [][]any) error {
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), maxRowsPerInsert)]
-		rows = rows[len(chunk):]
-		tuple := "(" + placeholders(len(chunk[0])) + ")"
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + target + " VALUES ")
-		args := make([]any, 0, len(chunk)*len(chunk[0]))
-		for i, row := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(tuple)
-			args = append(args, row...)
+	for i, id := range inc.ProblemIDs {
+		if _, err := t.q.ExecContext(ctx, sqlInsertProblem, inc.ID, int64(i), id); err != nil {
+			return fmt.Errorf("sqlite: write problem links of %s: %w", inc.ID, mapErr(err))
 		}
-		if _, err := t.q.ExecContext(ctx, b.String(), args...); err != nil {
-			return mapErr(err)
+	}
+	for i, id := range inc.ChangeIDs {
+		if _, err := t.q.ExecContext(ctx, sqlInsertChange, inc.ID, int64(i), id); err != nil {
+			return fmt.Errorf("sqlite: write change links of %s: %w", inc.ID, mapErr(err))
 		}
 	}
 	return nil
@@ -339,8 +305,9 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 	if len(timers) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(timers))
-	for i, r := range timers {
+	args := make([]any, 0, min(len(timers), maxTimersPerPut)*9)
+	var batches [][]any
+	for _, r := range timers {
 		enc, err := json.Marshal(r.Timer)
 		if err != nil {
 			return fmt.Errorf("sqlite: encode timer %s: %w", r.ID, err)
@@ -349,30 +316,46 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 		if err != nil {
 			return fmt.Errorf("sqlite: encode timer %s: %w", r.ID, err)
 		}
-		rows[i] = []any{r.ID, r.IncidentID, r.Timer.Policy(), string(r.Timer.Metric()), string(enc), string(stage),
-			nullMicro(r.AtRiskAt), nullMicro(r.BreachAt), ceilMicro(r.NextWakeAt)}
+		args = append(args, r.ID, r.IncidentID, r.Timer.Policy(), string(r.Timer.Metric()), string(enc), string(stage),
+			nullMicro(r.AtRiskAt), nullMicro(r.BreachAt), ceilMicro(r.NextWakeAt))
+		if len(args) == maxTimersPerPut*9 {
+			batches, args = append(batches, args), make([]any, 0, maxTimersPerPut*9)
+		}
 	}
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), maxRowsPerInsert)]
-		rows = rows[len(chunk):]
-		var b strings.Builder
-		b.WriteString("INSERT INTO sla_timers (id, incident_id, policy, metric, timer, stage, at_risk_at, breach_at, next_wake_at) VALUES ")
-		args := make([]any, 0, len(chunk)*9)
-		for i, row := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
+	if len(args) > 0 {
+		batches = append(batches, args)
+	}
+	// One statement per batch of up to maxTimersPerPut timers; several
+	// batches run under a savepoint.
+	write := func() error {
+		for _, b := range batches {
+			if _, err := t.q.ExecContext(ctx, sqlPutTimers[len(b)/9], b...); err != nil {
+				return fmt.Errorf("sqlite: save timers: %w", mapErr(err))
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, row...)
 		}
-		b.WriteString(` ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id, policy = excluded.policy,
-			metric = excluded.metric, timer = excluded.timer, stage = excluded.stage, at_risk_at = excluded.at_risk_at,
-			breach_at = excluded.breach_at, next_wake_at = excluded.next_wake_at`)
-		if _, err := t.q.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("sqlite: save timers: %w", mapErr(err))
-		}
+		return nil
 	}
-	return nil
+	if len(batches) > 1 {
+		return t.savepoint(ctx, write)
+	}
+	return write()
+}
+
+// execRows runs the one-row statement query for each of rows; several
+// rows run under a savepoint, so that they are written all or none.
+func (t *tx) execRows(ctx context.Context, query string, rows [][]any, what string) error {
+	write := func() error {
+		for _, row := range rows {
+			if _, err := t.q.ExecContext(ctx, query, row...); err != nil {
+				return fmt.Errorf("%s: %w", what, mapErr(err))
+			}
+		}
+		return nil
+	}
+	if len(rows) > 1 {
+		return t.savepoint(ctx, write)
+	}
+	return write()
 }
 
 // AppendEvents appends events, numbering each one more than the last event
@@ -398,8 +381,7 @@ func (t *tx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 		k := key{ev.Kind, ev.RecordID}
 		head, ok := heads[k]
 		if !ok {
-			err := t.q.QueryRowContext(ctx, "SELECT last_sequence, last_hash FROM audit_heads WHERE kind = ? AND record_id = ?",
-				ev.Kind, ev.RecordID).Scan(&head.Sequence, &head.Hash)
+			err := t.q.QueryRowContext(ctx, sqlAuditHead, ev.Kind, ev.RecordID).Scan(&head.Sequence, &head.Hash)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("sqlite: read audit head of %s %s: %w", ev.Kind, ev.RecordID, mapErr(err))
 			}
@@ -423,18 +405,7 @@ func (t *tx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 			ev.Action, ev.From, ev.To, changes, ev.Reason, prev, hash})
 		heads[k] = storage.AuditHead{Sequence: ev.Sequence, Hash: hash}
 	}
-	if len(rows) > maxRowsPerInsert {
-		// Several statements: they must stand or fall together.
-		return t.savepoint(ctx, func() error { return t.insertEvents(ctx, rows) })
-	}
-	return t.insertEvents(ctx, rows)
-}
-
-func (t *tx) insertEvents(ctx context.Context, rows [][]any) error {
-	if err := t.insertRows(ctx, "audit_events ("+eventCols+")", rows); err != nil {
-		return fmt.Errorf("sqlite: append audit events: %w", err)
-	}
-	return nil
+	return t.execRows(ctx, sqlInsertEvent, rows, "sqlite: append audit events")
 }
 
 // validateEvents checks every event, naming each problem "[i].field".
