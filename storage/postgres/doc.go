@@ -63,6 +63,13 @@
 //     a duplicate is reported (itsm.ErrConflict) without aborting the
 //     transaction.
 //
+// A transaction costs few round trips: BEGIN travels with its first
+// statement, and the writes of PutTimers and AppendEvents travel with the
+// next statement or with COMMIT (see Store.InTx). The service's Open takes
+// three round trips, like a bare one-row insert in its own transaction:
+// BEGIN with NextNumber, Create, and the timers, the event and COMMIT
+// together.
+//
 // Reads outside a transaction are single statements (an incident's
 // journal and links are aggregated in the same statement), so each sees
 // one committed snapshot. Serialization failures and deadlocks, should they
@@ -76,7 +83,9 @@
 // proxy that pools transactions (such as PgBouncer in transaction mode),
 // add default_query_exec_mode=exec (or simple_protocol) to the URL; the
 // adapter's statements work in every mode, and Migrate's advisory lock is
-// transaction-scoped, so it holds there too.
+// transaction-scoped, so it holds there too. (In simple_protocol mode a
+// string with a NUL byte is refused as a protocol violation rather than
+// as an *itsm.ValidationError.)
 //
 // # Joining the application's transaction
 //

@@ -26,6 +26,10 @@ const (
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
 	codeTooManyConnections   = "53300"
+	// codeProtocolViolation is in the connection class but reports a
+	// message the server refused (in the simple protocol, a NUL byte in a
+	// string), which fails again when retried.
+	codeProtocolViolation = "08P01"
 )
 
 // mapError translates a driver error into the itsm vocabulary. kind and id
@@ -37,8 +41,9 @@ const (
 //     *itsm.ConflictError (for kind and id, or kind "transaction") wrapped
 //     by storage.Retryable;
 //   - a lost or refused connection (57P01 admin_shutdown, 57P02, 57P03,
-//     53300, class 08, io and network errors, closed connections, and
-//     anything pgconn.SafeToRetry accepts) is wrapped by storage.Retryable;
+//     53300, class 08 but 08P01 protocol_violation, io and network errors,
+//     closed connections, and anything pgconn.SafeToRetry accepts) is
+//     wrapped by storage.Retryable;
 //   - class 22 (data exception, such as a NUL byte or invalid UTF-8 in a
 //     string) becomes an *itsm.ValidationError;
 //   - 42P01 undefined_table says the schema may not be migrated.
@@ -74,7 +79,7 @@ func mapError(err error, kind, id string) error {
 			return storage.Retryable(fmt.Errorf("postgres: %s (SQLSTATE %s): %w", pe.Message, pe.Code,
 				&itsm.ConflictError{Kind: kind, ID: id}))
 		case pe.Code == codeAdminShutdown, pe.Code == codeCrashShutdown, pe.Code == codeCannotConnectNow,
-			pe.Code == codeTooManyConnections, strings.HasPrefix(pe.Code, "08"):
+			pe.Code == codeTooManyConnections, strings.HasPrefix(pe.Code, "08") && pe.Code != codeProtocolViolation:
 			return storage.Retryable(fmt.Errorf("postgres: %w", err))
 		case strings.HasPrefix(pe.Code, "22"):
 			field := pe.ColumnName

@@ -42,6 +42,8 @@ func TestMapError(t *testing.T) {
 		{name: "admin shutdown", err: &pgconn.PgError{Code: "57P01", Severity: "FATAL", Message: "terminating connection due to administrator command"},
 			is: []error{storage.ErrRetryable}, notIs: []error{itsm.ErrConflict}, retryable: true},
 		{name: "connection failure class 08", err: &pgconn.PgError{Code: "08006"}, is: []error{storage.ErrRetryable}, retryable: true},
+		{name: "protocol violation", err: &pgconn.PgError{Code: "08P01", Message: "invalid message format"},
+			notIs: []error{storage.ErrRetryable}},
 		{name: "too many connections", err: &pgconn.PgError{Code: "53300"}, is: []error{storage.ErrRetryable}, retryable: true},
 		{name: "unexpected eof", err: fmt.Errorf("read: %w", io.ErrUnexpectedEOF), is: []error{storage.ErrRetryable}, retryable: true},
 		{name: "conn closed", err: fmt.Errorf("query: %w", pgconn.ErrConnClosed), is: []error{storage.ErrRetryable}, retryable: true},

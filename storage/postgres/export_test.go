@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/itsmkit/itsmkit/incident"
 )
 
@@ -13,7 +11,7 @@ import (
 func BackendPID(ctx context.Context, tx incident.Tx) (uint32, error) {
 	t := tx.(*txn)
 	var pid uint32
-	err := t.use(func(db pgx.Tx) error { return db.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid) })
+	err := t.use(ctx, func(db querier) error { return db.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid) })
 	return pid, err
 }
 

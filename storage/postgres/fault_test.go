@@ -70,6 +70,11 @@ func TestFaultConnectionKilledInTx(t *testing.T) {
 		after func(ctx context.Context, tx incident.Tx, inc *incident.Incident) error
 	}{
 		{"NextStatementFails", func(ctx context.Context, tx incident.Tx, inc *incident.Incident) error {
+			_, err := tx.Get(ctx, inc.ID)
+			return err
+		}},
+		{"DeferredWriteFailsAtCommit", func(ctx context.Context, tx incident.Tx, inc *incident.Incident) error {
+			// PutTimers only queues its write; the commit sends it.
 			return tx.PutTimers(ctx, incident.NewTimerRecord("tmr-1", inc.ID, tm, t0))
 		}},
 		{"CommitFails", func(context.Context, incident.Tx, *incident.Incident) error { return nil }},

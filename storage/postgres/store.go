@@ -150,8 +150,9 @@ func (s *Store) Schema() string { return s.schema }
 // own queries and transactions (see Join).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// txOptions is the isolation of every transaction the Store begins: READ
-// COMMITTED. See the package documentation for why it is enough.
+// txOptions is the isolation of the transactions the Store begins with
+// pgx (migrations, the timer worker): READ COMMITTED, like InTx's (see
+// beginSQL). See the package documentation for why it is enough.
 var txOptions = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
 
 // rollbackTimeout bounds a rollback, which runs even when the caller's
@@ -164,41 +165,54 @@ const rollbackTimeout = 5 * time.Second
 // panic goes on). A failed commit returns an error; after a lost
 // connection it matches storage.ErrRetryable, and nothing was committed. A
 // nil fn is an *itsm.ValidationError.
+//
+// To save round trips, BEGIN goes to the server with the transaction's
+// first statement, and the writes of PutTimers and AppendEvents (once the
+// record's audit head is locked) are sent with the next statement or with
+// COMMIT. Their validation errors are returned at once; a database error
+// of such a deferred write (such as a string with a NUL byte) is returned
+// by the call that sends it, or by InTx. Either way nothing of the
+// transaction is committed.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx incident.Tx) error) error {
 	if fn == nil {
 		return itsm.NewValidationError("transaction", "fn", "must not be nil")
 	}
-	pgtx, err := s.pool.BeginTx(ctx, txOptions)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", mapError(err, "", ""))
 	}
-	return runTx(ctx, s, pgtx, fn)
+	return runTx(ctx, s, &lazyTx{conn: conn}, fn)
 }
 
-// runTx runs fn over pgtx (a transaction or a savepoint) and commits or
+// runTx runs fn over db (a transaction or a savepoint) and commits or
 // rolls it back.
-func runTx(ctx context.Context, s *Store, pgtx pgx.Tx, fn func(ctx context.Context, tx incident.Tx) error) (err error) {
-	t := &txn{s: s, db: pgtx}
-	committed := false
+func runTx(ctx context.Context, s *Store, db txBackend, fn func(ctx context.Context, tx incident.Tx) error) (err error) {
+	t := &txn{s: s, db: db}
+	finished := false
 	defer func() {
 		t.end()
-		if !committed {
+		if !finished {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 			defer cancel()
-			_ = pgtx.Rollback(rctx) // the connection is dropped if this fails
+			db.rollback(rctx)
 		}
+		db.release()
 	}()
 	if err := fn(ctx, t); err != nil {
 		return err
 	}
-	t.end()
-	committed = true
-	if err := pgtx.Commit(ctx); err != nil {
+	pending := t.end()
+	if err := db.commit(ctx, pending); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		db.rollback(rctx)
+		finished = true
 		if errors.Is(err, pgx.ErrTxCommitRollback) {
 			return fmt.Errorf("postgres: commit: the transaction was rolled back after an earlier failed statement: %w", err)
 		}
 		return fmt.Errorf("postgres: commit: %w", mapError(err, "", ""))
 	}
+	finished = true
 	return nil
 }
 
@@ -242,7 +256,7 @@ func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx incid
 	if err != nil {
 		return fmt.Errorf("postgres: savepoint: %w", mapError(err, "", ""))
 	}
-	return runTx(ctx, j.s, sp, fn)
+	return runTx(ctx, j.s, savepoint{sp}, fn)
 }
 
 func (j *joined) Get(ctx context.Context, id string) (inc *incident.Incident, err error) {

@@ -25,7 +25,10 @@ type txn struct {
 	s    *Store
 	mu   sync.Mutex
 	done bool
-	db   pgx.Tx
+	db   txBackend
+	// pending holds deferred writes (PutTimers, AppendEvents), sent before
+	// the next statement or with the commit.
+	pending *pgx.Batch
 	// heads caches the audit heads this transaction has locked: the row
 	// lock lasts until the transaction ends and only this transaction's
 	// AppendEvents changes them, so the cached values stay true.
@@ -45,61 +48,90 @@ func (t *txn) lockedHead(k headKey, h storageHead) {
 
 var _ incident.Tx = (*txn)(nil)
 
-// end closes the transaction to further use. It may be called more than
-// once.
-func (t *txn) end() {
+// end closes the transaction to further use and returns the deferred
+// writes not sent yet. It may be called more than once.
+func (t *txn) end() *pgx.Batch {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.done = true
-	t.mu.Unlock()
+	p := t.pending
+	t.pending = nil
+	if p == nil {
+		p = &pgx.Batch{}
+	}
+	return p
 }
 
-// use runs fn with the transaction while holding its lock.
-func (t *txn) use(fn func(db pgx.Tx) error) error {
+// use sends the deferred writes and then runs fn with the transaction,
+// while holding its lock.
+func (t *txn) use(ctx context.Context, fn func(db querier) error) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.done {
 		return ErrTxDone
 	}
+	if t.pending != nil && t.pending.Len() > 0 {
+		p := t.pending
+		t.pending = nil
+		if err := t.db.SendBatch(ctx, p).Close(); err != nil {
+			return mapError(err, "", "")
+		}
+	}
 	return fn(t.db)
 }
 
+// deferWrites runs fn with the batch of deferred writes, while holding the
+// transaction's lock; fn queues statements on it.
+func (t *txn) deferWrites(fn func(pending *pgx.Batch)) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return ErrTxDone
+	}
+	if t.pending == nil {
+		t.pending = &pgx.Batch{}
+	}
+	fn(t.pending)
+	return nil
+}
+
 func (t *txn) Get(ctx context.Context, id string) (inc *incident.Incident, err error) {
-	err = t.use(func(db pgx.Tx) error { inc, err = t.s.get(ctx, db, id); return err })
+	err = t.use(ctx, func(db querier) error { inc, err = t.s.get(ctx, db, id); return err })
 	return inc, err
 }
 
 func (t *txn) GetByNumber(ctx context.Context, number string) (inc *incident.Incident, err error) {
-	err = t.use(func(db pgx.Tx) error { inc, err = t.s.getByNumber(ctx, db, number); return err })
+	err = t.use(ctx, func(db querier) error { inc, err = t.s.getByNumber(ctx, db, number); return err })
 	return inc, err
 }
 
 func (t *txn) List(ctx context.Context, q incident.Query) (p incident.Page, err error) {
-	err = t.use(func(db pgx.Tx) error { p, err = t.s.list(ctx, db, q); return err })
+	err = t.use(ctx, func(db querier) error { p, err = t.s.list(ctx, db, q); return err })
 	return p, err
 }
 
 func (t *txn) Children(ctx context.Context, id string) (out []*incident.Incident, err error) {
-	err = t.use(func(db pgx.Tx) error { out, err = t.s.children(ctx, db, id); return err })
+	err = t.use(ctx, func(db querier) error { out, err = t.s.children(ctx, db, id); return err })
 	return out, err
 }
 
 func (t *txn) Timers(ctx context.Context, id string) (out []incident.TimerRecord, err error) {
-	err = t.use(func(db pgx.Tx) error { out, err = t.s.timers(ctx, db, id); return err })
+	err = t.use(ctx, func(db querier) error { out, err = t.s.timers(ctx, db, id); return err })
 	return out, err
 }
 
 func (t *txn) TimersDue(ctx context.Context, before time.Time, limit int) (out []incident.TimerRecord, err error) {
-	err = t.use(func(db pgx.Tx) error { out, err = t.s.timersDue(ctx, db, before, limit); return err })
+	err = t.use(ctx, func(db querier) error { out, err = t.s.timersDue(ctx, db, before, limit); return err })
 	return out, err
 }
 
 func (t *txn) History(ctx context.Context, id string) (out []itsm.Event, err error) {
-	err = t.use(func(db pgx.Tx) error { out, err = t.s.history(ctx, db, id); return err })
+	err = t.use(ctx, func(db querier) error { out, err = t.s.history(ctx, db, id); return err })
 	return out, err
 }
 
 func (t *txn) ResolvedBefore(ctx context.Context, before time.Time, limit int) (out []*incident.Incident, err error) {
-	err = t.use(func(db pgx.Tx) error { out, err = t.s.resolvedBefore(ctx, db, before, limit); return err })
+	err = t.use(ctx, func(db querier) error { out, err = t.s.resolvedBefore(ctx, db, before, limit); return err })
 	return out, err
 }
 
@@ -112,7 +144,7 @@ func (t *txn) NextNumber(ctx context.Context, kind string) (int64, error) {
 		return 0, itsm.NewValidationError("number sequence", "kind", "must not be empty")
 	}
 	var n int64
-	err := t.use(func(db pgx.Tx) error {
+	err := t.use(ctx, func(db querier) error {
 		if err := db.QueryRow(ctx, t.s.q.nextNumber, kind).Scan(&n); err != nil {
 			return mapError(err, "number sequence", kind)
 		}
@@ -172,7 +204,7 @@ func (t *txn) Create(ctx context.Context, inc *incident.Incident) error {
 		return err
 	}
 	args := append(incidentArgs(inc), journalArgs(inc)...)
-	return t.use(func(db pgx.Tx) error {
+	return t.use(ctx, func(db querier) error {
 		var (
 			n    int
 			seq  *int64
@@ -206,7 +238,7 @@ func (t *txn) Update(ctx context.Context, inc *incident.Incident) error {
 	}
 	args := append(incidentArgs(inc), inc.Version)
 	args = append(args, journalArgs(inc)...)
-	return t.use(func(db pgx.Tx) error {
+	return t.use(ctx, func(db querier) error {
 		var h storageHead
 		var v int64
 		err := db.QueryRow(ctx, t.s.q.update, args...).Scan(&v, &h.seq, &h.hash)
@@ -252,8 +284,8 @@ func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) err
 	if len(timers) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	for _, r := range timers {
+	rows := make([][]any, len(timers))
+	for i, r := range timers {
 		enc, err := json.Marshal(r.Timer)
 		if err != nil {
 			return fmt.Errorf("postgres: encode timer %s: %w", r.ID, err)
@@ -262,13 +294,12 @@ func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) err
 		if err != nil {
 			return fmt.Errorf("postgres: timer %s: %w", r.ID, err)
 		}
-		b.Queue(t.s.q.putTimer, r.ID, r.IncidentID, string(enc), string(stage), nullTime(r.AtRiskAt), nullTime(r.BreachAt), wakeTime(r.NextWakeAt))
+		rows[i] = []any{r.ID, r.IncidentID, string(enc), string(stage), nullTime(r.AtRiskAt), nullTime(r.BreachAt), wakeTime(r.NextWakeAt)}
 	}
-	return t.use(func(db pgx.Tx) error {
-		if err := db.SendBatch(ctx, b).Close(); err != nil {
-			return mapError(err, "sla timer", timers[0].ID)
+	return t.deferWrites(func(p *pgx.Batch) {
+		for _, args := range rows {
+			p.Queue(t.s.q.putTimer, args...)
 		}
-		return nil
 	})
 }
 
@@ -316,43 +347,54 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 		}
 		changes[i] = enc
 	}
-	return t.use(func(db pgx.Tx) error {
-		if err := t.lockHeads(ctx, db, keys); err != nil {
+	// Lock the heads not locked yet by this transaction (Create and
+	// Update lock their incident's); then the writes can wait.
+	if t.missingHeads(keys) {
+		err := t.use(ctx, func(db querier) error { return t.lockHeads(ctx, db, keys) })
+		if err != nil {
 			return err
 		}
+	}
+	return t.deferWrites(func(p *pgx.Batch) {
 		heads := make(map[headKey]storageHead, len(keys))
 		for _, k := range keys {
 			heads[k] = t.heads[k]
 		}
-		b := &pgx.Batch{}
 		for i, e := range events {
 			k := headKey{e.Kind, e.RecordID}
 			h := heads[k]
 			e.Sequence = h.seq + 1
 			e.At = storage.AuditTime(e.At)
 			hash := storage.EventHash(h.hash, e)
-			b.Queue(t.s.q.insertEvent, e.Kind, e.RecordID, e.Sequence, e.Actor.ID, e.Actor.Name, fromRoles(e.Actor.Roles),
+			p.Queue(t.s.q.insertEvent, e.Kind, e.RecordID, e.Sequence, e.Actor.ID, e.Actor.Name, fromRoles(e.Actor.Roles),
 				e.At, e.Action, e.From, e.To, string(changes[i]), e.Reason, h.hash, hash)
 			heads[k] = storageHead{seq: e.Sequence, hash: hash}
 		}
 		for _, k := range keys {
 			h := heads[k]
-			b.Queue(t.s.q.updateHead, k.kind, k.id, h.seq, h.hash)
-		}
-		if err := db.SendBatch(ctx, b).Close(); err != nil {
-			return mapError(err, "", "")
-		}
-		for k, h := range heads {
+			p.Queue(t.s.q.updateHead, k.kind, k.id, h.seq, h.hash)
 			t.lockedHead(k, h)
 		}
-		return nil
 	})
+}
+
+// missingHeads reports whether the transaction has yet to lock one of the
+// heads of keys.
+func (t *txn) missingHeads(keys []headKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range keys {
+		if _, ok := t.heads[k]; !ok {
+			return true
+		}
+	}
+	return false
 }
 
 // lockHeads locks (creating when missing) the audit heads of keys that the
 // transaction does not hold yet, in key order so that concurrent
 // appenders cannot deadlock, and caches their last sequence and hash.
-func (t *txn) lockHeads(ctx context.Context, db pgx.Tx, keys []headKey) error {
+func (t *txn) lockHeads(ctx context.Context, db querier, keys []headKey) error {
 	var kinds, ids []string
 	for _, k := range keys {
 		if _, ok := t.heads[k]; !ok {
