@@ -47,7 +47,8 @@
 //   - incidents: one column per scalar field; caller roles as a JSON
 //     array. Indexes for List order and paging (opened_at, id), and for
 //     each equality filter followed by the List order: state, priority,
-//     assignee, assignment_group, service; parent_id for Children; a
+//     assignee, assignment_group, service (these three leave out the empty
+//     value, which List never looks for); parent_id for Children; a
 //     partial index for ResolvedBefore.
 //   - incident_journal, incident_problems, incident_changes: one row per
 //     entry or link, ordered by position.
@@ -83,6 +84,9 @@
 // that does not follow its record's head, and move the head in
 // audit_heads in the same statement; heads only move forward.
 // VerifyAuditTrail detects what someone bypassing the triggers changed.
+//
+// Statements that run often are prepared once per Store (after the schema
+// is migrated) and reused by every transaction.
 //
 // # Transactions
 //
