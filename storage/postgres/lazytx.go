@@ -138,8 +138,8 @@ func (l *lazyTx) commit(ctx context.Context, pending *pgx.Batch) error {
 }
 
 func (l *lazyTx) rollback(ctx context.Context) {
-	if !l.begun || l.conn.Conn().IsClosed() {
-		return
+	if !l.begun || l.conn.Conn().IsClosed() || l.conn.Conn().PgConn().TxStatus() == 'I' {
+		return // nothing begun, the connection is gone, or the transaction already ended
 	}
 	if _, err := l.conn.Exec(ctx, "ROLLBACK"); err != nil {
 		// The pool drops a connection that is not idle or closed.
