@@ -1,6 +1,9 @@
 package postgres
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // queries holds the SQL of a Store with every table qualified by its
 // schema, so that a Store works whatever the connection's search_path is
@@ -18,7 +21,7 @@ type queries struct {
 	timersDue       string
 	history         string
 	nextNumber      string
-	create          string
+	create          [8]string // by createSQL's parts
 	update          string
 	versionOf       string
 	putTimer        string
@@ -55,11 +58,11 @@ const timerColumns = `t.id, t.incident_id, t.timer, t.stage, t.at_risk_at, t.bre
 const eventColumns = `kind, record_id, sequence, actor_id, actor_name, actor_roles, at, action,
 	from_state, to_state, changes, reason`
 
-// The incident's scalar columns in INSERT order, then the journal and link
-// arrays: $1..$29 scalars (version is set by the statement), $30..$33 the
-// journal, $34 problem IDs, $35 change IDs. It returns how many incidents
-// it inserted (0 or 1) and the incident's locked audit head.
-const createSQL = `WITH inc AS (
+// The Create statement inserts the incident's scalar columns ($1..$29;
+// version is set by the statement), then its journal and links, and locks
+// its audit head. It returns how many incidents it inserted (0 or 1) and
+// the head.
+const createIncidentCTE = `WITH inc AS (
 	INSERT INTO {s}.incidents (id, number, title, description, caller_id, caller_name, caller_roles,
 		service, config_item, category, impact, urgency, priority, priority_overridden,
 		state, hold_reason, assignment_group, assignee, resolution_code, resolution_notes,
@@ -69,17 +72,26 @@ const createSQL = `WITH inc AS (
 		$21, $22, $23, $24, $25, $26, $27, $28, $29, 1)
 	ON CONFLICT DO NOTHING
 	RETURNING id
-), journal AS (
+)`
+
+// The optional parts of the Create statement, each with its parameters
+// (numbered by createSQL): only the non-empty ones are sent, so that the
+// statement does not open tables it writes nothing to.
+const (
+	createJournalCTE = `, journal AS (
 	INSERT INTO {s}.incident_journal (incident_id, position, kind, author, at, text)
 	SELECT inc.id, e.n - 1, e.kind, e.author, e.at, e.text
-	  FROM inc, unnest($30::text[], $31::text[], $32::timestamptz[], $33::text[]) WITH ORDINALITY AS e(kind, author, at, text, n)
-), problems AS (
+	  FROM inc, unnest($%d::text[], $%d::text[], $%d::timestamptz[], $%d::text[]) WITH ORDINALITY AS e(kind, author, at, text, n)
+)`
+	createProblemsCTE = `, problems AS (
 	INSERT INTO {s}.incident_problems (incident_id, position, problem_id)
-	SELECT inc.id, e.n - 1, e.v FROM inc, unnest($34::text[]) WITH ORDINALITY AS e(v, n)
-), changes AS (
+	SELECT inc.id, e.n - 1, e.v FROM inc, unnest($%d::text[]) WITH ORDINALITY AS e(v, n)
+)`
+	createChangesCTE = `, changes AS (
 	INSERT INTO {s}.incident_changes (incident_id, position, change_id)
-	SELECT inc.id, e.n - 1, e.v FROM inc, unnest($35::text[]) WITH ORDINALITY AS e(v, n)
-), head AS (
+	SELECT inc.id, e.n - 1, e.v FROM inc, unnest($%d::text[]) WITH ORDINALITY AS e(v, n)
+)`
+	createHeadTail = `, head AS (
 	-- Lock the incident's audit head (creating it when missing) now, so
 	-- that AppendEvents for the incident needs no round trip of its own.
 	INSERT INTO {s}.audit_heads AS h (kind, record_id, sequence)
@@ -88,6 +100,30 @@ const createSQL = `WITH inc AS (
 	RETURNING h.sequence, h.hash
 )
 SELECT (SELECT count(*) FROM inc), (SELECT sequence FROM head), (SELECT hash FROM head)`
+)
+
+// createSQL returns the Create statement for an incident that has a
+// journal, problem links and change links or not (a bit each: 1, 2, 4),
+// whose parameters are the 29 scalars and then, in that order, the four
+// journal arrays, the problem IDs and the change IDs that are present.
+func createSQL(parts int) string {
+	var b strings.Builder
+	b.WriteString(createIncidentCTE)
+	n := 30
+	if parts&1 != 0 {
+		b.WriteString(fmt.Sprintf(createJournalCTE, n, n+1, n+2, n+3))
+		n += 4
+	}
+	if parts&2 != 0 {
+		b.WriteString(fmt.Sprintf(createProblemsCTE, n))
+		n++
+	}
+	if parts&4 != 0 {
+		b.WriteString(fmt.Sprintf(createChangesCTE, n))
+	}
+	b.WriteString(createHeadTail)
+	return b.String()
+}
 
 // updateSQL replaces the incident when its version is $30, and its journal
 // and links with it: rows past the new lengths are deleted, the others
@@ -144,7 +180,7 @@ func newQueries(schema string) queries {
 	r := strings.NewReplacer("{s}", s)
 	x := func(sql string) string { return r.Replace(sql) }
 	sel := x("SELECT " + incidentColumns + "\n" + incidentFrom)
-	return queries{
+	q := queries{
 		schema:         s,
 		selectIncident: sel,
 		getByID:        sel + " WHERE i.id = $1",
@@ -159,7 +195,6 @@ func newQueries(schema string) queries {
 			WHERE kind = $1 AND record_id = $2 ORDER BY sequence`),
 		nextNumber: x(`INSERT INTO {s}.number_sequences AS n (kind, value) VALUES ($1, 1)
 			ON CONFLICT (kind) DO UPDATE SET value = n.value + 1 RETURNING value`),
-		create:    x(createSQL),
 		update:    x(updateSQL),
 		versionOf: x("SELECT version FROM {s}.incidents WHERE id = $1"),
 		putTimer: x(`INSERT INTO {s}.sla_timers AS t (id, incident_id, timer, stage, at_risk_at, breach_at, next_wake_at)
@@ -189,6 +224,10 @@ func newQueries(schema string) queries {
 			RETURNING cycle, basis_points`),
 		refreshTimer: x(`UPDATE {s}.sla_timers SET stage = $2, at_risk_at = $3, breach_at = $4, next_wake_at = $5 WHERE id = $1`),
 	}
+	for parts := range q.create {
+		q.create[parts] = x(createSQL(parts))
+	}
+	return q
 }
 
 // sql returns text with {s} replaced by the quoted schema, for statements

@@ -203,14 +203,27 @@ func (t *txn) Create(ctx context.Context, inc *incident.Incident) error {
 	if err := checkKeys(inc); err != nil {
 		return err
 	}
-	args := append(incidentArgs(inc), journalArgs(inc)...)
+	args := incidentArgs(inc)
+	parts := 0
+	if len(inc.Journal) > 0 {
+		parts |= 1
+		args = append(args, journalArgs(inc)[:4]...)
+	}
+	if len(inc.ProblemIDs) > 0 {
+		parts |= 2
+		args = append(args, inc.ProblemIDs)
+	}
+	if len(inc.ChangeIDs) > 0 {
+		parts |= 4
+		args = append(args, inc.ChangeIDs)
+	}
 	return t.use(ctx, func(db querier) error {
 		var (
 			n    int
 			seq  *int64
 			hash []byte
 		)
-		if err := db.QueryRow(ctx, t.s.q.create, args...).Scan(&n, &seq, &hash); err != nil {
+		if err := db.QueryRow(ctx, t.s.q.create[parts], args...).Scan(&n, &seq, &hash); err != nil {
 			return mapError(err, incident.Kind, inc.ID)
 		}
 		if n == 0 || seq == nil {
