@@ -24,7 +24,7 @@ type queries struct {
 	create          [8]string // by createSQL's parts
 	update          string
 	versionOf       string
-	putTimer        string
+	putTimers       string
 	lockHeads       string
 	insertEvent     string
 	updateHead      string
@@ -197,8 +197,13 @@ func newQueries(schema string) queries {
 			ON CONFLICT (kind) DO UPDATE SET value = n.value + 1 RETURNING value`),
 		update:    x(updateSQL),
 		versionOf: x("SELECT version FROM {s}.incidents WHERE id = $1"),
-		putTimer: x(`INSERT INTO {s}.sla_timers AS t (id, incident_id, timer, stage, at_risk_at, breach_at, next_wake_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
+		// One statement for all timers of a PutTimers call, inserted in
+		// the call's order (which gives new timers their seq).
+		putTimers: x(`INSERT INTO {s}.sla_timers AS t (id, incident_id, timer, stage, at_risk_at, breach_at, next_wake_at)
+			SELECT r.id, r.incident_id, r.timer::jsonb, r.stage, r.at_risk_at, r.breach_at, r.next_wake_at
+			  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])
+			       WITH ORDINALITY AS r(id, incident_id, timer, stage, at_risk_at, breach_at, next_wake_at, n)
+			 ORDER BY r.n
 			ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id, timer = excluded.timer,
 				stage = excluded.stage, at_risk_at = excluded.at_risk_at, breach_at = excluded.breach_at,
 				next_wake_at = excluded.next_wake_at`),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
@@ -297,8 +298,14 @@ func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) err
 	if len(timers) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(timers))
-	for i, r := range timers {
+	// A record saved twice in one call is saved once, with its last value
+	// at its first place, as saving them one after the other would.
+	at := make(map[string]int, len(timers))
+	var (
+		ids, incs, encs, stages    []string
+		atRisks, breaches, wakeAts []pgtype.Timestamptz
+	)
+	for _, r := range timers {
 		enc, err := json.Marshal(r.Timer)
 		if err != nil {
 			return fmt.Errorf("postgres: encode timer %s: %w", r.ID, err)
@@ -307,12 +314,18 @@ func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) err
 		if err != nil {
 			return fmt.Errorf("postgres: timer %s: %w", r.ID, err)
 		}
-		rows[i] = []any{r.ID, r.IncidentID, string(enc), string(stage), nullTime(r.AtRiskAt), nullTime(r.BreachAt), wakeTime(r.NextWakeAt)}
+		i, seen := at[r.ID]
+		if !seen {
+			i = len(ids)
+			at[r.ID] = i
+			ids, incs, encs, stages = append(ids, ""), append(incs, ""), append(encs, ""), append(stages, "")
+			atRisks, breaches, wakeAts = append(atRisks, pgtype.Timestamptz{}), append(breaches, pgtype.Timestamptz{}), append(wakeAts, pgtype.Timestamptz{})
+		}
+		ids[i], incs[i], encs[i], stages[i] = r.ID, r.IncidentID, string(enc), string(stage)
+		atRisks[i], breaches[i], wakeAts[i] = nullTime(r.AtRiskAt), nullTime(r.BreachAt), wakeTime(r.NextWakeAt)
 	}
 	return t.deferWrites(func(p *pgx.Batch) {
-		for _, args := range rows {
-			p.Queue(t.s.q.putTimer, args...)
-		}
+		p.Queue(t.s.q.putTimers, ids, incs, encs, stages, atRisks, breaches, wakeAts)
 	})
 }
 

@@ -105,3 +105,30 @@ func TestPutTimersOfUnknownIncident(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 }
+
+// TestPutTimersTwiceInOneCall checks that a record saved twice in one call
+// keeps the last value and the place of the first.
+func TestPutTimersTwiceInOneCall(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	inc := testIncident(1)
+	first := incident.NewTimerRecord("tmr-b", inc.ID, mustTimer(t), t0)
+	other := incident.NewTimerRecord("tmr-a", inc.ID, mustTimer(t), t0)
+	paused := mustTimer(t)
+	require.NoError(t, paused.Pause(t0.Add(time.Hour), "awaiting caller"))
+	second := incident.NewTimerRecord("tmr-b", inc.ID, paused, t0.Add(2*time.Hour))
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		if err := tx.Create(ctx, inc); err != nil {
+			return err
+		}
+		return tx.PutTimers(ctx, first, other, second)
+	}))
+	got, err := s.Timers(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, "tmr-b", got[0].ID)
+	require.Equal(t, second.Stage, got[0].Stage)
+	require.Equal(t, len(second.Timer.Events()), len(got[0].Timer.Events()))
+	require.Equal(t, "tmr-a", got[1].ID)
+}
