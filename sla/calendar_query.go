@@ -615,7 +615,7 @@ func (c *Calendar) calmUntil(day int64) int64 {
 	const maxOff = 26 * secPerHour
 	_, _, end := c.zoneAt(day*secPerDay - maxOff)
 	if end == math.MaxInt64 {
-		return math.MaxInt64
+		return day + horizon/nsPerDay + 16 // beyond any search
 	}
 	return max(day, floorDiv(end-maxOff-2*secPerDay, secPerDay))
 }
