@@ -696,3 +696,129 @@ func TestOperationsAreAtomic(t *testing.T) {
 	page := must(f.svc.List(ctx, incident.Query{}))
 	require.Len(t, page.Incidents, 1)
 }
+
+func TestLookupsAndJoinedStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	inc := f.open(t, incident.OpenInput{})
+	got, err := f.svc.GetByNumber(ctx, inc.Number)
+	require.NoError(t, err)
+	require.Equal(t, inc, got)
+	_, err = f.svc.GetByNumber(ctx, "INC9999999")
+	require.ErrorIs(t, err, itsm.ErrNotFound)
+	_, err = f.svc.History(ctx, "missing")
+	require.ErrorIs(t, err, itsm.ErrNotFound)
+	_, err = f.svc.SLA(ctx, "missing")
+	require.ErrorIs(t, err, itsm.ErrNotFound)
+
+	other := memory.New()
+	moved := f.svc.WithStore(other)
+	_, err = moved.Get(ctx, inc.ID)
+	require.ErrorIs(t, err, itsm.ErrNotFound, "the copy works on its own store")
+	fresh, err := moved.Open(ctx, agent, incident.OpenInput{Title: "x", Impact: 1, Urgency: 1})
+	require.NoError(t, err)
+	require.Equal(t, "INC0001001", fresh.Number)
+	_, err = f.svc.Get(ctx, fresh.ID)
+	require.ErrorIs(t, err, itsm.ErrNotFound, "the original is untouched")
+}
+
+// selectorFunc adapts functions to incident.PolicySelector.
+type selectorFunc struct {
+	sel func(*incident.Incident) ([]*sla.Policy, error)
+}
+
+func (s selectorFunc) Select(_ context.Context, inc *incident.Incident) ([]*sla.Policy, error) {
+	return s.sel(inc)
+}
+
+func (s selectorFunc) Policy(context.Context, string) (*sla.Policy, error) {
+	return nil, &itsm.NotFoundError{Kind: "sla policy", ID: "any"}
+}
+
+func TestPolicySelection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	boom := errors.New("catalogue offline")
+	f := newFixture(t, func(c *incident.Config) {
+		c.Policies = selectorFunc{sel: func(inc *incident.Incident) ([]*sla.Policy, error) {
+			if inc.Service == "down" {
+				return nil, boom
+			}
+			return nil, nil
+		}}
+	})
+	_, err := f.svc.Open(ctx, agent, incident.OpenInput{Title: "x", Impact: 1, Urgency: 1, Service: "down"})
+	require.ErrorIs(t, err, boom)
+	inc := f.open(t, incident.OpenInput{Service: "mail"})
+	ts, err := f.svc.SLA(ctx, inc.ID)
+	require.NoError(t, err)
+	require.Empty(t, ts, "no policy, no timers")
+
+	// Applies narrows a fixed list.
+	pol, err := sla.ParsePolicy([]byte(goldPolicy), sla.Calendars{"us-9-5": f.cal})
+	require.NoError(t, err)
+	sel := incident.Policies{List: []*sla.Policy{pol}, Applies: func(inc *incident.Incident, _ *sla.Policy) bool { return inc.Service == "mail" }}
+	got, err := sel.Select(ctx, &incident.Incident{Service: "mail"})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	got, err = sel.Select(ctx, &incident.Incident{Service: "payroll"})
+	require.NoError(t, err)
+	require.Empty(t, got)
+	_, err = sel.Policy(ctx, "silver")
+	require.ErrorIs(t, err, itsm.ErrNotFound)
+}
+
+// A child the lifecycle refuses to resolve blocks its parent's resolution,
+// and nothing of either is stored.
+func TestChildRefusalBlocksParent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	def := incident.DefaultDefinition()
+	def.Transitions = append(def.Transitions[:0:0], def.Transitions...)
+	for i := range def.Transitions {
+		if def.Transitions[i].Action == incident.ActResolve {
+			def.Transitions[i].Guards = []itsm.Guard[*incident.Incident]{{Name: "no-vip", Check: func(i *incident.Incident, _ itsm.Actor) error {
+				if i.Category == "vip" {
+					return errors.New("VIP incidents are resolved by hand")
+				}
+				return nil
+			}}}
+		}
+	}
+	lc, err := itsm.NewLifecycle(def)
+	require.NoError(t, err)
+	f := newFixture(t, func(c *incident.Config) { c.Lifecycle = lc })
+	parent := f.open(t, incident.OpenInput{})
+	parent = must(f.svc.StartWork(ctx, agent, parent.ID, 0))
+	child := f.open(t, incident.OpenInput{ParentID: parent.ID, Category: "vip"})
+
+	_, err = f.svc.Resolve(ctx, agent, parent.ID, incident.ResolveInput{Code: "solved", Notes: "n"})
+	var te *itsm.TransitionError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, child.Number, te.ID)
+	require.Equal(t, "no-vip", te.Unmet[0].Guard)
+	require.Equal(t, parent, must(f.svc.Get(ctx, parent.ID)))
+	require.Equal(t, child, must(f.svc.Get(ctx, child.ID)))
+}
+
+func TestRestrictedCodesAndReasons(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, func(c *incident.Config) {
+		c.ResolutionCodes = []incident.ResolutionCode{"solved", "workaround"}
+		c.HoldReasons = []incident.HoldReason{incident.AwaitingVendor, "awaiting_parts"}
+		c.PausingHoldReasons = []incident.HoldReason{"awaiting_parts"}
+	})
+	inc := f.open(t, incident.OpenInput{})
+	inc = must(f.svc.StartWork(ctx, agent, inc.ID, 0))
+	_, err := f.svc.Hold(ctx, agent, inc.ID, incident.HoldInput{Reason: incident.AwaitingCaller})
+	require.ErrorIs(t, err, itsm.ErrValidation, "not one of the configured reasons")
+	inc = must(f.svc.Hold(ctx, agent, inc.ID, incident.HoldInput{Reason: "awaiting_parts"}))
+	require.Equal(t, sla.StagePaused, f.timer(t, inc.ID, sla.MetricResolution).Stage)
+	_, err = f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "magic", Notes: "n"})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	inc = must(f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "workaround", Notes: "n"}))
+	require.Equal(t, incident.Resolved, inc.State)
+	require.Equal(t, sla.StageMet, f.timer(t, inc.ID, sla.MetricResolution).Stage, "a paused timer stops as met")
+}
