@@ -38,7 +38,8 @@ type CalendarSpec struct {
 	// "wed", "thu", "fri", "sat" and "sun". A missing weekday is closed.
 	Hours map[string][]Interval `json:"hours"`
 	// Shifts replace the weekly hours of single dates, keyed by date. An
-	// empty list closes the date (like a holiday).
+	// empty list leaves the date with no intervals of its own; unlike a
+	// holiday it does not cut the previous date's overnight interval.
 	Shifts map[string][]Interval `json:"shifts,omitempty"`
 	// Breaks remove time from the intervals that belong to single dates,
 	// after any shift, keyed by date; they are written on that date's
