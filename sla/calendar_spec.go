@@ -145,9 +145,6 @@ func parseDate(s string) (int64, error) {
 // dayToDate converts days since 1970-01-01 to a date.Date.
 func dayToDate(day int64) date.Date { return date.Date(day + date.ZeroOffset) }
 
-// dateToDay converts a date.Date to days since 1970-01-01.
-func dateToDay(d date.Date) int64 { return int64(d) - date.ZeroOffset }
-
 // formatDay formats days since 1970-01-01 as "YYYY-MM-DD".
 func formatDay(day int64) string {
 	y, m, d := dayToDate(day).Date()
