@@ -17,7 +17,7 @@ func (p Period) Duration() time.Duration { return p.End.Sub(p.Start) }
 // order, clipped to [from, to). A period runs from an opening to the next
 // close, so it continues across midnight and DST changes while the
 // calendar stays open. Times are in from's Location. The sequence is empty
-// when to is not after from; it is single-use safe and may be restarted.
+// when to is not after from, and it can be ranged over more than once.
 func (c *Calendar) Periods(from, to time.Time) iter.Seq[Period] {
 	return func(yield func(Period) bool) {
 		to := to.In(from.Location())
