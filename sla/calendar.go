@@ -11,7 +11,8 @@ import (
 // Calendar is a validated business calendar: one IANA time zone, weekly
 // hours, date shifts, breaks and holidays. Build one with NewCalendar (or
 // AlwaysOpen, Intersect, Union). A Calendar is immutable and safe for
-// concurrent use; its query methods do not allocate.
+// concurrent use; Add, Sub, Elapsed, IsOpen, NextOpen, NextClose and
+// AddDays do not allocate.
 //
 // # Semantics
 //

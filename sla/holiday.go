@@ -58,10 +58,11 @@ type HolidayRule struct {
 	EasterOffset *int `json:"easter_offset,omitempty"`
 	// Observed is "", "nearest_weekday" or "next_weekday".
 	Observed string `json:"observed,omitempty"`
-	// FromYear and ToYear, when non-zero, limit the years in which the
-	// rule applies (the year of the unmoved date).
+	// FromYear, when non-zero, is the first year in which the rule
+	// applies (the year of the date before any observance move).
 	FromYear int `json:"from_year,omitempty"`
-	ToYear   int `json:"to_year,omitempty"`
+	// ToYear, when non-zero, is the last year in which the rule applies.
+	ToYear int `json:"to_year,omitempty"`
 }
 
 type ruleKind uint8
