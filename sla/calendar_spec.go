@@ -1,6 +1,7 @@
 package sla
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rickb777/date/v2"
+
+	"github.com/itsmkit/itsmkit/itsm"
 )
 
 // CalendarSpec is the serialisable definition of a business calendar. It
@@ -54,8 +57,24 @@ type CalendarSpec struct {
 }
 
 // Interval is an opening (or break) interval of one date as a pair of
-// "HH:MM" times, [start, end). It encodes as a two-element JSON array.
+// "HH:MM" times, [start, end). It encodes as a two-element JSON array;
+// decoding refuses an array of any other length.
 type Interval [2]string
+
+// UnmarshalJSON reads a JSON array of exactly two strings, and refuses
+// other lengths with an *itsm.ValidationError instead of dropping or
+// inventing values.
+func (iv *Interval) UnmarshalJSON(b []byte) error {
+	var parts []string
+	if err := json.Unmarshal(b, &parts); err != nil {
+		return err
+	}
+	if len(parts) != 2 {
+		return itsm.NewValidationError("calendar", "interval", "want [start, end], got %d values", len(parts))
+	}
+	*iv = Interval{parts[0], parts[1]}
+	return nil
+}
 
 // clone returns a deep copy of s, so that a Calendar never shares maps or
 // slices with its caller.

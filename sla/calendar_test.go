@@ -603,3 +603,17 @@ func TestComposition(t *testing.T) {
 	require.Equal(t, "l | w", both.Name())
 	require.Equal(t, 48*time.Hour, both.Elapsed(utc("2026-06-01T00:00:00Z"), utc("2026-06-08T00:00:00Z")))
 }
+
+func TestIntervalJSONLength(t *testing.T) {
+	t.Parallel()
+	var spec CalendarSpec
+	err := json.Unmarshal([]byte(`{"time_zone":"UTC","hours":{"mon":[["09:00","12:00","13:00"]]}}`), &spec)
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	err = json.Unmarshal([]byte(`{"time_zone":"UTC","hours":{"mon":[["09:00"]]}}`), &spec)
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	require.NoError(t, json.Unmarshal([]byte(`{"time_zone":"UTC","hours":{"mon":[["09:00","17:00"]]}}`), &spec))
+	require.Equal(t, Interval{"09:00", "17:00"}, spec.Hours["mon"][0])
+	b, err := json.Marshal(spec.Hours["mon"][0])
+	require.NoError(t, err)
+	require.JSONEq(t, `["09:00","17:00"]`, string(b))
+}

@@ -47,4 +47,33 @@
 //
 // AlwaysOpen(loc) is the 24×7 calendar. Intersect and Union combine two
 // calendars of one zone as set operations on their open instants.
+//
+// # Policies and timers
+//
+// A Policy (an SLA, an OLA or an underpinning contract) names a calendar
+// and gives, per metric ("response", "resolution" or one of the user's
+// own) and per priority, a Target written as an ISO 8601 duration: "PT4H"
+// is four hours of open time, "P2D" means by the close of the second open
+// day after the start. Policies load from JSON (ParsePolicy) and validate
+// with typed errors; warning thresholds default to 50 % and 75 %, and the
+// breach is at 100 %.
+//
+// A Timer is rebuilt from its own history of events (start, pause, resume,
+// stop, cancel, reset to a new cycle, retarget), so Timer.Status(now) is a
+// pure function of that history, the calendar and the instant asked
+// about: the stage (running, paused, met, breached, cancelled), business
+// and actual elapsed time, the due time, the breach instant, each
+// threshold with the instant it is or was reached, and the next instant a
+// scheduler must wake up for. Status does not allocate. Impossible
+// histories are refused with a *HistoryError. Timers know nothing of
+// incidents; the record packages drive them.
+//
+// # Compliance and availability
+//
+// Compliance summarises timers (met, breached, percentage met, mean,
+// median and 90th percentile business time) grouped by policy, metric,
+// priority, a key of the caller's and calendar month. Availability
+// measures agreed service hours against outages, and a CreditTable turns
+// the result into a service credit. Percentages and money are
+// shopspring/decimal values, computed exactly.
 package sla
