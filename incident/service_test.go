@@ -361,7 +361,6 @@ func TestConfigValidation(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.True(t, ve.Has("pausing_hold_reasons[0]"))
 
-	type st string
 	other, err := itsm.NewLifecycle(itsm.Definition[incident.State, incident.Action, *incident.Incident]{
 		Kind: "problem", Initial: "a", States: []incident.State{"a", "b"}, Terminal: []incident.State{"b"},
 		Transitions: []incident.Transition{{Action: incident.ActClose, From: []incident.State{"a"}, To: "b"}},
@@ -534,6 +533,7 @@ func TestParentsAndChildren(t *testing.T) {
 	require.ErrorIs(t, err, itsm.ErrNotFound)
 
 	linked := must(f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ProblemID: "PRB1", ChangeID: "CHG7"}))
+	require.Equal(t, []string{"PRB1"}, linked.ProblemIDs)
 	linked = must(f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ProblemID: "PRB1"}))
 	require.Equal(t, []string{"PRB1"}, linked.ProblemIDs)
 	require.Equal(t, []string{"CHG7"}, linked.ChangeIDs)
