@@ -55,3 +55,19 @@ func FuzzParseCursor(f *testing.F) {
 		require.Equal(t, c, again)
 	})
 }
+
+func TestValidateStoreInput(t *testing.T) {
+	t.Parallel()
+	var ve *itsm.ValidationError
+	require.ErrorAs(t, incident.ValidateKeys(nil), &ve)
+	require.ErrorAs(t, incident.ValidateKeys(&incident.Incident{}), &ve)
+	require.True(t, ve.Has("id"))
+	require.True(t, ve.Has("number"))
+	require.NoError(t, incident.ValidateKeys(&incident.Incident{ID: "1", Number: "INC1"}))
+
+	require.NoError(t, incident.ValidateTimerRecords(nil))
+	require.ErrorAs(t, incident.ValidateTimerRecords([]incident.TimerRecord{{}}), &ve)
+	require.True(t, ve.Has("[0].id"))
+	require.True(t, ve.Has("[0].incident_id"))
+	require.True(t, ve.Has("[0].timer"))
+}

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/itsmkit/itsmkit/itsm"
@@ -156,4 +157,42 @@ func (q Query) PageSize() int {
 	default:
 		return q.Limit
 	}
+}
+
+// ValidateKeys checks what a store needs to keep inc: it is not nil and
+// has an ID and a Number. It returns an *itsm.ValidationError naming each
+// missing key, or nil. Adapters call it in Create and Update.
+func ValidateKeys(inc *Incident) error {
+	if inc == nil {
+		return itsm.NewValidationError(Kind, "incident", "must not be nil")
+	}
+	v := &itsm.ValidationError{Subject: Kind}
+	if inc.ID == "" {
+		v.Add("id", "must not be empty")
+	}
+	if inc.Number == "" {
+		v.Add("number", "must not be empty")
+	}
+	return v.Err()
+}
+
+// ValidateTimerRecords checks what a store needs to keep timers: each has
+// an ID, an IncidentID and a Timer. It returns one *itsm.ValidationError
+// naming each problem as "[i].field", or nil. Adapters call it in
+// PutTimers before writing anything.
+func ValidateTimerRecords(timers []TimerRecord) error {
+	v := &itsm.ValidationError{Subject: "timer records"}
+	for i, r := range timers {
+		at := "[" + strconv.Itoa(i) + "]."
+		if r.ID == "" {
+			v.Add(at+"id", "must not be empty")
+		}
+		if r.IncidentID == "" {
+			v.Add(at+"incident_id", "must not be empty")
+		}
+		if r.Timer == nil {
+			v.Add(at+"timer", "must not be nil")
+		}
+	}
+	return v.Err()
 }

@@ -1,7 +1,9 @@
 package itsm
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -108,4 +110,25 @@ func (e Event) String() string {
 		s += fmt.Sprintf(" (%s)", e.Reason)
 	}
 	return s
+}
+
+// ValidateEvents validates every event (see Event.Validate) and returns
+// one *ValidationError naming each problem as "[i].field", or nil. Stores
+// call it so that a batch with one bad event appends nothing.
+func ValidateEvents(events []Event) error {
+	v := &ValidationError{Subject: "audit events"}
+	for i, e := range events {
+		err := e.Validate()
+		if err == nil {
+			continue
+		}
+		var fe *ValidationError
+		if !errors.As(err, &fe) {
+			return err
+		}
+		for _, f := range fe.Fields {
+			v.Add("["+strconv.Itoa(i)+"]."+f.Field, "%s", f.Message)
+		}
+	}
+	return v.Err()
 }

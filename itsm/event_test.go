@@ -67,3 +67,19 @@ func TestClocks(t *testing.T) {
 	c := itsm.ClockOrSystem(itsm.ClockFunc(func() time.Time { return fixed }))
 	require.Equal(t, fixed, c.Now())
 }
+
+func TestValidateEvents(t *testing.T) {
+	t.Parallel()
+	ok := itsm.Event{Kind: "incident", RecordID: "1", Actor: itsm.Actor{ID: "a"}, At: time.Unix(1, 0), Action: "open"}
+	require.NoError(t, itsm.ValidateEvents(nil))
+	require.NoError(t, itsm.ValidateEvents([]itsm.Event{ok, ok}))
+	bad := ok
+	bad.Action, bad.RecordID = "", ""
+	err := itsm.ValidateEvents([]itsm.Event{ok, bad})
+	var ve *itsm.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, []itsm.FieldError{
+		{Field: "[1].record_id", Message: "must not be empty"},
+		{Field: "[1].action", Message: "must not be empty"},
+	}, ve.Fields)
+}

@@ -3,9 +3,7 @@ package memory
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -115,7 +113,7 @@ func (t *tx) NextNumber(ctx context.Context, kind string) (int64, error) {
 // earlier in the transaction) is an error matching itsm.ErrConflict.
 func (t *tx) Create(ctx context.Context, inc *incident.Incident) error {
 	return t.use(ctx, func(v view) error {
-		if err := checkKeys(inc); err != nil {
+		if err := incident.ValidateKeys(inc); err != nil {
 			return err
 		}
 		if _, ok := v.incident(inc.ID); ok {
@@ -141,7 +139,7 @@ func (t *tx) Create(ctx context.Context, inc *incident.Incident) error {
 // nil incident or an empty ID or Number is an *itsm.ValidationError.
 func (t *tx) Update(ctx context.Context, inc *incident.Incident) error {
 	return t.use(ctx, func(v view) error {
-		if err := checkKeys(inc); err != nil {
+		if err := incident.ValidateKeys(inc); err != nil {
 			return err
 		}
 		cur, ok := v.incident(inc.ID)
@@ -165,20 +163,6 @@ func (t *tx) Update(ctx context.Context, inc *incident.Incident) error {
 	})
 }
 
-func checkKeys(inc *incident.Incident) error {
-	if inc == nil {
-		return itsm.NewValidationError("incident", "incident", "must not be nil")
-	}
-	ve := &itsm.ValidationError{Subject: "incident"}
-	if inc.ID == "" {
-		ve.Add("id", "must not be empty")
-	}
-	if inc.Number == "" {
-		ve.Add("number", "must not be empty")
-	}
-	return ve.Err()
-}
-
 // PutTimers inserts or replaces timers keyed by ID, storing each Timer as
 // its JSON encoding. A replaced timer keeps its place in the order of
 // Timers. Every record needs an ID, an IncidentID and a Timer, or nothing
@@ -186,20 +170,7 @@ func checkKeys(inc *incident.Incident) error {
 // to encode stores nothing either.
 func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) error {
 	return t.use(ctx, func(v view) error {
-		ve := &itsm.ValidationError{Subject: "timer records"}
-		for i, r := range timers {
-			at := "[" + strconv.Itoa(i) + "]."
-			if r.ID == "" {
-				ve.Add(at+"id", "must not be empty")
-			}
-			if r.IncidentID == "" {
-				ve.Add(at+"incident_id", "must not be empty")
-			}
-			if r.Timer == nil {
-				ve.Add(at+"timer", "must not be nil")
-			}
-		}
-		if err := ve.Err(); err != nil {
+		if err := incident.ValidateTimerRecords(timers); err != nil {
 			return err
 		}
 		rows := make([]*timerRow, len(timers))
@@ -230,19 +201,7 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 // *itsm.ValidationError naming each problem as "[i].field".
 func (t *tx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 	return t.use(ctx, func(v view) error {
-		ve := &itsm.ValidationError{Subject: "audit events"}
-		for i, e := range events {
-			if err := e.Validate(); err != nil {
-				var fe *itsm.ValidationError
-				if !errors.As(err, &fe) {
-					return err
-				}
-				for _, f := range fe.Fields {
-					ve.Add("["+strconv.Itoa(i)+"]."+f.Field, "%s", f.Message)
-				}
-			}
-		}
-		if err := ve.Err(); err != nil {
+		if err := itsm.ValidateEvents(events); err != nil {
 			return err
 		}
 		for _, e := range events {

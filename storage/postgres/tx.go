@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -154,20 +153,6 @@ func (t *txn) NextNumber(ctx context.Context, kind string) (int64, error) {
 	return n, err
 }
 
-func checkKeys(inc *incident.Incident) error {
-	if inc == nil {
-		return itsm.NewValidationError("incident", "incident", "must not be nil")
-	}
-	ve := &itsm.ValidationError{Subject: "incident"}
-	if inc.ID == "" {
-		ve.Add("id", "must not be empty")
-	}
-	if inc.Number == "" {
-		ve.Add("number", "must not be empty")
-	}
-	return ve.Err()
-}
-
 // incidentArgs returns the 29 scalar arguments of createSQL and updateSQL.
 func incidentArgs(inc *incident.Incident) []any {
 	return []any{inc.ID, inc.Number, inc.Title, inc.Description, inc.Caller.ID, inc.Caller.Name, fromRoles(inc.Caller.Roles),
@@ -201,7 +186,7 @@ func journalArgs(inc *incident.Incident) []any {
 // (committed, or created earlier in the transaction) is an error matching
 // itsm.ErrConflict that leaves the transaction usable.
 func (t *txn) Create(ctx context.Context, inc *incident.Incident) error {
-	if err := checkKeys(inc); err != nil {
+	if err := incident.ValidateKeys(inc); err != nil {
 		return err
 	}
 	args := incidentArgs(inc)
@@ -247,7 +232,7 @@ func (t *txn) Create(ctx context.Context, inc *incident.Incident) error {
 // transaction, so fn must return it. A nil incident or an empty ID or
 // Number is an *itsm.ValidationError.
 func (t *txn) Update(ctx context.Context, inc *incident.Incident) error {
-	if err := checkKeys(inc); err != nil {
+	if err := incident.ValidateKeys(inc); err != nil {
 		return err
 	}
 	args := append(incidentArgs(inc), inc.Version)
@@ -279,20 +264,7 @@ func (t *txn) Update(ctx context.Context, inc *incident.Incident) error {
 // The incident is not checked, as in the other adapters. All timers are
 // sent in one round trip.
 func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) error {
-	ve := &itsm.ValidationError{Subject: "timer records"}
-	for i, r := range timers {
-		at := "[" + strconv.Itoa(i) + "]."
-		if r.ID == "" {
-			ve.Add(at+"id", "must not be empty")
-		}
-		if r.IncidentID == "" {
-			ve.Add(at+"incident_id", "must not be empty")
-		}
-		if r.Timer == nil {
-			ve.Add(at+"timer", "must not be nil")
-		}
-	}
-	if err := ve.Err(); err != nil {
+	if err := incident.ValidateTimerRecords(timers); err != nil {
 		return err
 	}
 	if len(timers) == 0 {
@@ -337,19 +309,7 @@ func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) err
 // nothing is appended and the error is an *itsm.ValidationError naming
 // each problem as "[i].field".
 func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
-	ve := &itsm.ValidationError{Subject: "audit events"}
-	for i, e := range events {
-		if err := e.Validate(); err != nil {
-			var fe *itsm.ValidationError
-			if !errors.As(err, &fe) {
-				return err
-			}
-			for _, f := range fe.Fields {
-				ve.Add("["+strconv.Itoa(i)+"]."+f.Field, "%s", f.Message)
-			}
-		}
-	}
-	if err := ve.Err(); err != nil {
+	if err := itsm.ValidateEvents(events); err != nil {
 		return err
 	}
 	if len(events) == 0 {

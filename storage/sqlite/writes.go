@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -128,20 +127,6 @@ func (t *tx) savepoint(ctx context.Context, fn func() error) error {
 	return mapErr(err)
 }
 
-func checkKeys(inc *incident.Incident) error {
-	if inc == nil {
-		return itsm.NewValidationError("incident", "incident", "must not be nil")
-	}
-	ve := &itsm.ValidationError{Subject: "incident"}
-	if inc.ID == "" {
-		ve.Add("id", "must not be empty")
-	}
-	if inc.Number == "" {
-		ve.Add("number", "must not be empty")
-	}
-	return ve.Err()
-}
-
 // incidentArgs returns the values of the incidents columns after id, in
 // the order of incidentCols, without version.
 func incidentArgs(inc *incident.Incident) ([]any, error) {
@@ -179,7 +164,7 @@ func (t *tx) Create(ctx context.Context, inc *incident.Incident) error {
 	if err := t.check(ctx); err != nil {
 		return err
 	}
-	if err := checkKeys(inc); err != nil {
+	if err := incident.ValidateKeys(inc); err != nil {
 		return err
 	}
 	args, err := incidentArgs(inc)
@@ -213,7 +198,7 @@ func (t *tx) Update(ctx context.Context, inc *incident.Incident) error {
 	if err := t.check(ctx); err != nil {
 		return err
 	}
-	if err := checkKeys(inc); err != nil {
+	if err := incident.ValidateKeys(inc); err != nil {
 		return err
 	}
 	args, err := incidentArgs(inc)
@@ -286,20 +271,7 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 	if err := t.check(ctx); err != nil {
 		return err
 	}
-	ve := &itsm.ValidationError{Subject: "timer records"}
-	for i, r := range timers {
-		at := "[" + strconv.Itoa(i) + "]."
-		if r.ID == "" {
-			ve.Add(at+"id", "must not be empty")
-		}
-		if r.IncidentID == "" {
-			ve.Add(at+"incident_id", "must not be empty")
-		}
-		if r.Timer == nil {
-			ve.Add(at+"timer", "must not be nil")
-		}
-	}
-	if err := ve.Err(); err != nil {
+	if err := incident.ValidateTimerRecords(timers); err != nil {
 		return err
 	}
 	if len(timers) == 0 {
@@ -368,7 +340,7 @@ func (t *tx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 	if err := t.check(ctx); err != nil {
 		return err
 	}
-	if err := validateEvents(events); err != nil {
+	if err := itsm.ValidateEvents(events); err != nil {
 		return err
 	}
 	if len(events) == 0 {
@@ -406,23 +378,4 @@ func (t *tx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 		heads[k] = storage.AuditHead{Sequence: ev.Sequence, Hash: hash}
 	}
 	return t.execRows(ctx, sqlInsertEvent, rows, "sqlite: append audit events")
-}
-
-// validateEvents checks every event, naming each problem "[i].field".
-func validateEvents(events []itsm.Event) error {
-	ve := &itsm.ValidationError{Subject: "audit events"}
-	for i, e := range events {
-		err := e.Validate()
-		if err == nil {
-			continue
-		}
-		var fe *itsm.ValidationError
-		if !errors.As(err, &fe) {
-			return err
-		}
-		for _, f := range fe.Fields {
-			ve.Add("["+strconv.Itoa(i)+"]."+f.Field, "%s", f.Message)
-		}
-	}
-	return ve.Err()
 }
