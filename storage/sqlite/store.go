@@ -168,9 +168,9 @@ func Open(ctx context.Context, dsnOrPath string, opts ...Option) (*Store, error)
 	w.SetConnMaxIdleTime(0)
 	// The writer connects first, so that the file is in WAL mode before
 	// any reader opens it.
-	if err := w.PingContext(ctx); err != nil {
+	if err := connectWriter(ctx, w, cfg.busyTimeout); err != nil {
 		_ = w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", dsnOrPath, mapErr(err))
+		return nil, fmt.Errorf("sqlite: open %s: %w", dsnOrPath, err)
 	}
 	r, err := sql.Open("sqlite", common(url.Values{
 		"_txlock":     {"deferred"},
@@ -432,4 +432,24 @@ func (s *Store) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]*
 	var out []*incident.Incident
 	err := s.read(ctx, func(r reader) (err error) { out, err = r.ResolvedBefore(ctx, t, limit); return err })
 	return out, err
+}
+
+// connectWriter makes the writer's connection. Setting up a connection can
+// meet a lock that SQLite does not wait for: switching a new file to WAL
+// needs it exclusively, and so does recovering the WAL after a crash. So
+// while the error is retryable, it tries again until busy has passed, as a
+// busy handler would.
+func connectWriter(ctx context.Context, w *sql.DB, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	for {
+		err := mapErr(w.PingContext(ctx))
+		if err == nil || !storage.IsRetryable(err) || !time.Now().Before(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
