@@ -347,4 +347,31 @@ var listTests = append(filterTests(),
 		require.Empty(e.t, page.Incidents)
 		require.Empty(e.t, page.Next)
 	}},
+	// The text filter agrees with incident.Query.Match beyond ASCII, and
+	// takes LIKE's wildcards and escape character literally.
+	test{"Filter/Text/AgreesWithMatch", func(e env) {
+		titles := []string{"Disk 50% full", "Disk 500 GB", "a_b broken", "axb broken", `back\slash`,
+			"ÉCRAN noir", "Straße gesperrt", "Überweisung hängt", "Ωmega down"}
+		incs := make([]*incident.Incident, len(titles))
+		for i, title := range titles {
+			incs[i] = fixture(i + 1)
+			incs[i].Title = title
+		}
+		e.create(incs...)
+		for _, text := range []string{"%", "50%", "_", "a_b", `\`, "écran", "ÉCRAN", "straße", "ÜBERWEISUNG", "ωMEGA", "INC000000", "zzz"} {
+			q := incident.Query{Text: text}
+			var want, got []string
+			for _, inc := range incs {
+				if q.Match(inc, nil) {
+					want = append(want, inc.ID)
+				}
+			}
+			page, err := e.store.List(e.ctx, q)
+			require.NoError(e.t, err)
+			for _, inc := range page.Incidents {
+				got = append(got, inc.ID)
+			}
+			require.Equal(e.t, want, got, "text %q", text)
+		}
+	}},
 )
