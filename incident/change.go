@@ -363,5 +363,3 @@ func priorityText(p itsm.Priority) string {
 	}
 	return p.Label()
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -573,9 +574,6 @@ func (s *Service) CloseResolved(ctx context.Context) (int, error) {
 		}
 		progress := false
 		for _, inc := range incs {
-			if inc.Major {
-				continue
-			}
 			due := s.cfg.AutoCloseCalendar.AddDays(inc.ResolvedAt, s.cfg.AutoCloseDays)
 			if now.Before(due) {
 				// Deadlines grow with the resolution time, so no later
@@ -583,7 +581,7 @@ func (s *Service) CloseResolved(ctx context.Context) (int, error) {
 				return closed, nil
 			}
 			_, err := s.update(ctx, itsm.System, inc.ID, inc.Version, ActClose, "resolved for "+
-				itoa(s.cfg.AutoCloseDays)+" business days", func(c *change) error { return c.close() })
+				strconv.Itoa(s.cfg.AutoCloseDays)+" business days", func(c *change) error { return c.close() })
 			switch {
 			case err == nil:
 				closed++
