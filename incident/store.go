@@ -42,7 +42,8 @@ type Reader interface {
 	// they were first saved.
 	Timers(ctx context.Context, id string) ([]TimerRecord, error)
 	// TimersDue returns up to limit timers of any incident whose NextWakeAt
-	// is set and not after before, earliest first (ties by timer ID).
+	// is set and not after before, earliest first (ties by timer ID, then
+	// incident ID).
 	TimersDue(ctx context.Context, before time.Time, limit int) ([]TimerRecord, error)
 	// History returns the audit events of the incident with id in sequence
 	// order; an incident without events yields an empty slice.
@@ -70,7 +71,11 @@ type Tx interface {
 	// *itsm.ConflictError, or an *itsm.NotFoundError when there is no such
 	// incident.
 	Update(ctx context.Context, inc *Incident) error
-	// PutTimers inserts or replaces timers, keyed by TimerRecord.ID.
+	// PutTimers inserts or replaces timers, keyed by IncidentID and ID; a
+	// replaced timer keeps its place in the order of Timers. Each timer's
+	// incident must be stored already (Create earlier in this transaction
+	// will do): otherwise nothing is stored and the error is an
+	// *itsm.NotFoundError for that incident.
 	PutTimers(ctx context.Context, timers ...TimerRecord) error
 	// AppendEvents appends audit events, assigning each its Sequence: one
 	// more than the last event of the same record. Events are never
@@ -82,7 +87,8 @@ type Tx interface {
 // The fields after Timer are derived from it when the Service saves it, so
 // that stores can index and filter without decoding timers.
 type TimerRecord struct {
-	// ID identifies the timer; it is unique per store.
+	// ID identifies the timer among the timers of its incident: two
+	// incidents may each have a timer with the same ID.
 	ID string `json:"id"`
 	// IncidentID is the incident the timer measures.
 	IncidentID string `json:"incident_id"`

@@ -10,8 +10,8 @@ import (
 
 // Crossing is one threshold of one SLA timer cycle that has been reached:
 // a warning (such as 75 % of the target) or the breach. A wake-up worker
-// records each crossing once, keyed by TimerID, Cycle and BasisPoints, and
-// hands it to a CrossingHook.
+// records each crossing once, keyed by IncidentID, TimerID, Cycle and
+// BasisPoints, and hands it to a CrossingHook.
 type Crossing struct {
 	TimerID    string     `json:"timer_id"`
 	IncidentID string     `json:"incident_id"`

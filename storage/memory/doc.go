@@ -32,9 +32,9 @@
 //     held by another incident, is an error wrapping itsm.ErrConflict.
 //   - PutTimers refuses a record without ID, IncidentID or Timer with an
 //     *itsm.ValidationError and then stores none of the call's records.
-//     It does not require the incident to exist. A replaced timer keeps
-//     its place in the order of Timers, even when it moves to another
-//     incident.
+//     A record whose incident is not stored (committed or created in
+//     this transaction) is an *itsm.NotFoundError, and again none is
+//     stored.
 //   - AppendEvents checks every event with itsm.Event.Validate first; if
 //     one fails, none is appended and the *itsm.ValidationError names the
 //     problems as "[i].field".

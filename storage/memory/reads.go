@@ -108,7 +108,10 @@ func (v view) timersDue(before time.Time, limit int) ([]incident.TimerRecord, er
 		if c := a.rec.NextWakeAt.Compare(b.rec.NextWakeAt); c != 0 {
 			return c
 		}
-		return strings.Compare(a.rec.ID, b.rec.ID)
+		if c := strings.Compare(a.rec.ID, b.rec.ID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.rec.IncidentID, b.rec.IncidentID)
 	})
 	if len(rows) > limit {
 		rows = rows[:limit]

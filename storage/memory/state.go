@@ -1,6 +1,8 @@
 package memory
 
 import (
+	"slices"
+
 	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
 )
@@ -10,6 +12,14 @@ type recordKey struct {
 	kind string
 	id   string
 }
+
+// timerKey identifies a timer: its incident and its ID.
+type timerKey struct {
+	incident string
+	id       string
+}
+
+func keyOf(r incident.TimerRecord) timerKey { return timerKey{incident: r.IncidentID, id: r.ID} }
 
 // timerRow is a stored timer: the record without its Timer, the timer's
 // JSON encoding, and the position of its first save.
@@ -25,18 +35,18 @@ type timerRow struct {
 type state struct {
 	incidents map[string]*incident.Incident // by ID
 	byNumber  map[string]string             // number → ID
-	timers    map[string]*timerRow          // by timer ID
-	timerIDs  map[string][]string           // incident ID → IDs of its timers
-	timerSeq  uint64                        // last timerRow.seq handed out
-	events    map[recordKey][]itsm.Event    // append-only, in sequence order
-	numbers   map[string]int64              // last value of each number sequence
+	timers    map[timerKey]*timerRow
+	timerIDs  map[string][]string        // incident ID → IDs of its timers
+	timerSeq  uint64                     // last timerRow.seq handed out
+	events    map[recordKey][]itsm.Event // append-only, in sequence order
+	numbers   map[string]int64           // last value of each number sequence
 }
 
 func newState() *state {
 	return &state{
 		incidents: make(map[string]*incident.Incident),
 		byNumber:  make(map[string]string),
-		timers:    make(map[string]*timerRow),
+		timers:    make(map[timerKey]*timerRow),
 		timerIDs:  make(map[string][]string),
 		events:    make(map[recordKey][]itsm.Event),
 		numbers:   make(map[string]int64),
@@ -47,7 +57,7 @@ func newState() *state {
 type staged struct {
 	incidents map[string]*incident.Incident // created or updated, by ID
 	byNumber  map[string]string             // numbers given in this transaction → ID
-	timers    map[string]*timerRow          // inserted or replaced, by timer ID
+	timers    map[timerKey]*timerRow        // inserted or replaced
 	timerSeq  uint64
 	events    map[recordKey][]itsm.Event // appended after the committed ones
 	numbers   map[string]int64
@@ -57,7 +67,7 @@ func newStaged(base *state) *staged {
 	return &staged{
 		incidents: make(map[string]*incident.Incident),
 		byNumber:  make(map[string]string),
-		timers:    make(map[string]*timerRow),
+		timers:    make(map[timerKey]*timerRow),
 		timerSeq:  base.timerSeq,
 		events:    make(map[recordKey][]itsm.Event),
 		numbers:   make(map[string]int64),
@@ -77,16 +87,12 @@ func (s *state) apply(w *staged) {
 		s.incidents[id] = inc
 		s.byNumber[inc.Number] = id
 	}
-	for id, row := range w.timers {
-		old, ok := s.timers[id]
-		switch {
-		case !ok:
-			s.timerIDs[row.rec.IncidentID] = append(s.timerIDs[row.rec.IncidentID], id)
-		case old.rec.IncidentID != row.rec.IncidentID:
-			s.timerIDs[old.rec.IncidentID] = removeString(s.timerIDs[old.rec.IncidentID], id)
-			s.timerIDs[row.rec.IncidentID] = append(s.timerIDs[row.rec.IncidentID], id)
+	for k, row := range w.timers {
+		if _, ok := s.timers[k]; !ok {
+			// A new slice, so that no reader of the old one is affected.
+			s.timerIDs[k.incident] = append(slices.Clip(s.timerIDs[k.incident]), k.id)
 		}
-		s.timers[id] = row
+		s.timers[k] = row
 	}
 	s.timerSeq = w.timerSeq
 	for k, evs := range w.events {
@@ -95,18 +101,6 @@ func (s *state) apply(w *staged) {
 	for k, n := range w.numbers {
 		s.numbers[k] = n
 	}
-}
-
-// removeString returns list without its elements equal to v, in a new
-// slice so that no reader of the old one is affected.
-func removeString(list []string, v string) []string {
-	out := make([]string, 0, len(list))
-	for _, s := range list {
-		if s != v {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // view is what one read sees: the committed state, overlaid with a
@@ -163,13 +157,13 @@ func (v view) eachIncident(fn func(*incident.Incident)) {
 	}
 }
 
-func (v view) timer(id string) (*timerRow, bool) {
+func (v view) timer(k timerKey) (*timerRow, bool) {
 	if v.w != nil {
-		if row, ok := v.w.timers[id]; ok {
+		if row, ok := v.w.timers[k]; ok {
 			return row, true
 		}
 	}
-	row, ok := v.base.timers[id]
+	row, ok := v.base.timers[k]
 	return row, ok
 }
 
@@ -178,19 +172,15 @@ func (v view) timer(id string) (*timerRow, bool) {
 func (v view) timersOf(id string) []*timerRow {
 	var rows []*timerRow
 	for _, tid := range v.base.timerIDs[id] {
-		if row, ok := v.timer(tid); ok && row.rec.IncidentID == id {
+		if row, ok := v.timer(timerKey{incident: id, id: tid}); ok {
 			rows = append(rows, row)
 		}
 	}
 	if v.w != nil {
-		for tid, row := range v.w.timers {
-			if row.rec.IncidentID != id {
-				continue
+		for k, row := range v.w.timers {
+			if _, ok := v.base.timers[k]; k.incident == id && !ok {
+				rows = append(rows, row) // new in this transaction
 			}
-			if old, ok := v.base.timers[tid]; ok && old.rec.IncidentID == id {
-				continue // already found through the committed index
-			}
-			rows = append(rows, row) // new, or moved here from another incident
 		}
 	}
 	return rows
@@ -198,17 +188,17 @@ func (v view) timersOf(id string) []*timerRow {
 
 // eachTimer calls fn once for every timer.
 func (v view) eachTimer(fn func(*timerRow)) {
-	for id, row := range v.base.timers {
+	for k, row := range v.base.timers {
 		if v.w != nil {
-			if s, ok := v.w.timers[id]; ok {
+			if s, ok := v.w.timers[k]; ok {
 				row = s
 			}
 		}
 		fn(row)
 	}
 	if v.w != nil {
-		for id, row := range v.w.timers {
-			if _, ok := v.base.timers[id]; !ok {
+		for k, row := range v.w.timers {
+			if _, ok := v.base.timers[k]; !ok {
 				fn(row)
 			}
 		}

@@ -133,8 +133,8 @@ func (s *Store) Timers(ctx context.Context, id string) ([]incident.TimerRecord, 
 }
 
 // TimersDue returns up to limit committed timers whose NextWakeAt is set
-// and not after before, earliest first and then by timer ID. A limit of 0
-// or less yields an empty slice.
+// and not after before, earliest first, then by timer ID and incident ID.
+// A limit of 0 or less yields an empty slice.
 func (s *Store) TimersDue(ctx context.Context, before time.Time, limit int) ([]incident.TimerRecord, error) {
 	var out []incident.TimerRecord
 	err := s.read(ctx, func(v view) (err error) { out, err = v.timersDue(before, limit); return err })

@@ -173,10 +173,13 @@ func TestNonPositiveLimits(t *testing.T) {
 	require.Len(t, due, 1)
 }
 
-func TestTimerMovedToAnotherIncident(t *testing.T) {
+func TestTimerIDsArePerIncident(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s := memory.New()
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		return errors.Join(tx.Create(ctx, newIncident("a", "INC-A")), tx.Create(ctx, newIncident("b", "INC-B")))
+	}))
 	timer, err := sla.NewTimer(sla.AlwaysOpen(nil), sla.BusinessTime(time.Hour), nil, "", "resolution", 0)
 	require.NoError(t, err)
 	put := func(ids ...string) {
@@ -190,9 +193,9 @@ func TestTimerMovedToAnotherIncident(t *testing.T) {
 			return nil
 		}))
 	}
-	timersOf := func(inc string) []string {
+	timersOf := func(r incident.Reader, inc string) []string {
 		t.Helper()
-		got, err := s.Timers(ctx, inc)
+		got, err := r.Timers(ctx, inc)
 		require.NoError(t, err)
 		var out []string
 		for _, r := range got {
@@ -201,24 +204,22 @@ func TestTimerMovedToAnotherIncident(t *testing.T) {
 		return out
 	}
 	put("a/t1", "a/t2", "b/t3")
-	put("b/t1") // moves t1 from a to b; it keeps its first-save position
-	require.Equal(t, []string{"t2"}, timersOf("a"))
-	require.Equal(t, []string{"t1", "t3"}, timersOf("b"))
+	put("b/t1", "a/t1") // a new timer of b; a's t1 is replaced in place
+	require.Equal(t, []string{"t1", "t2"}, timersOf(s, "a"))
+	require.Equal(t, []string{"t3", "t1"}, timersOf(s, "b"))
 
-	// Inside a transaction the move shows before the commit.
+	// Inside a transaction a new timer shows before the commit, after the
+	// committed ones, and only under its own incident.
 	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
 		if err := tx.PutTimers(ctx, incident.TimerRecord{ID: "t3", IncidentID: "a", Timer: timer}); err != nil {
 			return err
 		}
-		got, err := tx.Timers(ctx, "a")
-		require.NoError(t, err)
-		require.Len(t, got, 2)
-		require.Equal(t, "t2", got[0].ID)
-		require.Equal(t, "t3", got[1].ID)
+		require.Equal(t, []string{"t1", "t2", "t3"}, timersOf(tx, "a"))
+		require.Equal(t, []string{"t3", "t1"}, timersOf(tx, "b"))
+		require.Equal(t, []string{"t1", "t2"}, timersOf(s, "a"), "others see the committed timers")
 		return nil
 	}))
-	require.Equal(t, []string{"t2", "t3"}, timersOf("a"))
-	require.Equal(t, []string{"t1"}, timersOf("b"))
+	require.Equal(t, []string{"t1", "t2", "t3"}, timersOf(s, "a"))
 }
 
 func TestNumbersSwappedInOneTx(t *testing.T) {
@@ -276,7 +277,9 @@ func TestTxSeesReplacedTimers(t *testing.T) {
 	timer, err := sla.NewTimer(sla.AlwaysOpen(nil), sla.BusinessTime(time.Hour), nil, "", "resolution", 0)
 	require.NoError(t, err)
 	rec := incident.TimerRecord{ID: "t1", IncidentID: "inc-1", Timer: timer, NextWakeAt: at}
-	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.PutTimers(ctx, rec) }))
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		return errors.Join(tx.Create(ctx, newIncident("inc-1", "INC-1")), tx.PutTimers(ctx, rec))
+	}))
 
 	due := func(r incident.Reader) []time.Time {
 		t.Helper()

@@ -173,6 +173,11 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 		if err := incident.ValidateTimerRecords(timers); err != nil {
 			return err
 		}
+		for _, r := range timers {
+			if _, ok := v.incident(r.IncidentID); !ok {
+				return &itsm.NotFoundError{Kind: incident.Kind, ID: r.IncidentID}
+			}
+		}
 		rows := make([]*timerRow, len(timers))
 		for i, r := range timers {
 			enc, err := json.Marshal(r.Timer)
@@ -183,13 +188,14 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 			rows[i] = &timerRow{rec: r, timer: enc}
 		}
 		for _, row := range rows {
-			if old, ok := v.timer(row.rec.ID); ok {
+			k := keyOf(row.rec)
+			if old, ok := v.timer(k); ok {
 				row.seq = old.seq
 			} else {
 				v.w.timerSeq++
 				row.seq = v.w.timerSeq
 			}
-			v.w.timers[row.rec.ID] = row
+			v.w.timers[k] = row
 		}
 		return nil
 	})

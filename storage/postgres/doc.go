@@ -19,19 +19,23 @@
 // All objects live in one schema (WithSchema, default "public"); every
 // statement names its tables with that schema, so the connection's
 // search_path does not matter. The schema is relational: incidents has a
-// column for every scalar field of incident.Incident with an index per
-// List filter ending in (opened_at, id), the List order; the journal
+// column for every scalar field of incident.Incident with an index per List
+// filter ending in (opened_at, id), the List order; the journal
 // (incident_journal) and the problem and change links (incident_problems,
 // incident_changes) have one row per entry in order; sla_timers keeps each
-// timer's history as jsonb beside its derived stage and instants (indexed
-// for the breached and at-risk filters and for the wake-up worker);
-// sla_crossings records each threshold crossing once; number_sequences
-// holds the number sequences; audit_events and audit_heads hold the audit
-// trail. Zero times are NULL; times are timestamptz, kept to the
-// microsecond and read back in UTC. IDs use the "C" collation so that the
-// database orders them as Go compares strings. When the pg_trgm extension
-// is installed or can be installed, a trigram index serves List's Text
-// filter; otherwise Text searches scan.
+// timer's history as jsonb beside its derived stage and instants, keyed by
+// (incident_id, id) with incident_id referencing incidents, so that two
+// incidents may each have a timer with the same ID and every timer's
+// incident is stored (indexed for the breached and at-risk filters and, by
+// (next_wake_at, id, incident_id), for TimersDue and the wake-up worker);
+// sla_crossings records each threshold crossing once per (incident_id,
+// timer_id, cycle, basis_points); number_sequences holds the number
+// sequences; audit_events and audit_heads hold the audit trail. Zero times
+// are NULL; times are timestamptz, kept to the microsecond and read back in
+// UTC. IDs use the "C" collation so that the database orders them as Go
+// compares strings. When the pg_trgm extension is installed or can be
+// installed, a trigram index serves List's Text filter; otherwise Text
+// searches scan.
 //
 // # Migrations
 //
@@ -62,10 +66,17 @@
 //   - Create uses INSERT ... ON CONFLICT DO NOTHING on the ID and number, so
 //     a duplicate is reported (itsm.ErrConflict) without aborting the
 //     transaction.
+//   - PutTimers relies on the foreign key from sla_timers to incidents,
+//     whose check sees the incidents committed by others and locks them.
+//     When the transaction has not created or updated every incident of
+//     the call itself, the statement runs at once under a savepoint, so
+//     that a timer of a missing incident is refused (*itsm.NotFoundError)
+//     without aborting the transaction.
 //
 // A transaction costs few round trips: BEGIN travels with its first
-// statement, and the writes of PutTimers and AppendEvents travel with the
-// next statement or with COMMIT (see Store.InTx). The service's Open takes
+// statement, and the writes of PutTimers (for incidents the transaction
+// created or updated) and AppendEvents travel with the next statement or
+// with COMMIT (see Store.InTx). The service's Open takes
 // three round trips, like a bare one-row insert in its own transaction:
 // BEGIN with NextNumber, Create, and the timers, the event and COMMIT
 // together.

@@ -19,6 +19,7 @@ import (
 // SQLSTATE codes the adapter translates.
 const (
 	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 	codeUndefinedTable       = "42P01"
@@ -37,6 +38,8 @@ const (
 //
 //   - pgx.ErrNoRows becomes an *itsm.NotFoundError for kind and id;
 //   - 23505 unique_violation matches itsm.ErrConflict;
+//   - 23503 foreign_key_violation (a row refers to a record that is not
+//     stored) matches itsm.ErrNotFound;
 //   - 40001 serialization_failure and 40P01 deadlock_detected become an
 //     *itsm.ConflictError (for kind and id, or kind "transaction") wrapped
 //     by storage.Retryable;
@@ -72,6 +75,8 @@ func mapError(err error, kind, id string) error {
 		switch {
 		case pe.Code == codeUniqueViolation:
 			return fmt.Errorf("postgres: %s (%s): %w", pe.Message, pe.ConstraintName, itsm.ErrConflict)
+		case pe.Code == codeForeignKeyViolation:
+			return fmt.Errorf("postgres: %s (%s): %w", pe.Message, pe.ConstraintName, itsm.ErrNotFound)
 		case pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected:
 			if kind == "" {
 				kind = "transaction"

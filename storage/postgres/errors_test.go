@@ -35,6 +35,8 @@ func TestMapError(t *testing.T) {
 		{name: "no rows", err: fmt.Errorf("scan: %w", pgx.ErrNoRows), is: []error{itsm.ErrNotFound}, notFound: true},
 		{name: "unique violation", err: &pgconn.PgError{Code: "23505", Message: "duplicate key", ConstraintName: "incidents_number_key"},
 			is: []error{itsm.ErrConflict}},
+		{name: "foreign key violation", err: &pgconn.PgError{Code: "23503", Message: "violates foreign key constraint",
+			ConstraintName: "sla_timers_incident_id_fkey"}, is: []error{itsm.ErrNotFound}, notIs: []error{itsm.ErrConflict}},
 		{name: "serialization failure", err: &pgconn.PgError{Code: "40001", Message: "could not serialize"},
 			is: []error{itsm.ErrConflict, storage.ErrRetryable}, conflict: true, retryable: true},
 		{name: "deadlock", err: fmt.Errorf("exec: %w", &pgconn.PgError{Code: "40P01", Message: "deadlock detected"}),

@@ -159,9 +159,9 @@ func TestListUsesIndexes(t *testing.T) {
 		// With 1 % of incidents breached, walking the list order and probing
 		// each incident's timers finds a page soonest; when few timers have
 		// breached (judged early), the breach index leads.
-		{"Breached", incident.Query{Breached: true, Now: now}, []string{"sla_timers_breach_idx|sla_timers_incident_idx"}},
+		{"Breached", incident.Query{Breached: true, Now: now}, []string{"sla_timers_breach_idx|sla_timers_pkey"}},
 		{"BreachedRare", incident.Query{Breached: true, Now: t0.Add(2000 * time.Minute)}, []string{"sla_timers_breach_idx"}},
-		{"AtRisk", incident.Query{AtRisk: true, Now: now}, []string{"sla_timers_at_risk_idx|sla_timers_incident_idx"}},
+		{"AtRisk", incident.Query{AtRisk: true, Now: now}, []string{"sla_timers_at_risk_idx|sla_timers_pkey"}},
 		{"Paging", incident.Query{After: cursor}, []string{"incidents_opened_idx"}},
 		{"PagingWithState", incident.Query{States: []incident.State{incident.New}, After: cursor}, []string{"incidents_state_idx"}},
 	}
@@ -186,11 +186,17 @@ func TestListUsesIndexes(t *testing.T) {
 		require.NotEmpty(t, page.Incidents, tc.name)
 	}
 
-	// The other readers that select by more than a key.
-	children, resolved, due := postgres.ReaderSQL(s)
+	// The other readers that select by more than a key, and an
+	// incident's timers, read through the primary key (incident_id, id).
+	children, resolved, timers, due, claim := postgres.ReaderSQL(s)
 	requirePlan(t, s, "Children", children, []any{"inc-000007"}, "incidents_parent_idx")
 	requirePlan(t, s, "ResolvedBefore", resolved, []any{t0.Add(time.Hour), 100}, "incidents_resolved_idx")
+	requirePlan(t, s, "Timers", timers, []any{"inc-000007"}, "sla_timers_pkey")
 	requirePlan(t, s, "TimersDue", due, []any{now, 100}, "sla_timers_wake_idx")
+	requirePlan(t, s, "ClaimDue", claim, []any{now, 100}, "sla_timers_wake_idx")
+	// Due timers come in the wake index's order, without sorting.
+	requireUnsorted(t, s, "TimersDue", due, []any{now, 100})
+	requireUnsorted(t, s, "ClaimDue", claim, []any{now, 100})
 }
 
 // requirePlan explains sql and fails unless it uses each of indexes (any
@@ -198,14 +204,9 @@ func TestListUsesIndexes(t *testing.T) {
 // tables sequentially. It logs the plan's scans.
 func requirePlan(t *testing.T, s *postgres.Store, name, sql string, args []any, indexes ...string) {
 	t.Helper()
-	var raw []byte
-	require.NoError(t, s.Pool().QueryRow(t.Context(), "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&raw), name)
-	var out []struct{ Plan planNode }
-	require.NoError(t, json.Unmarshal(raw, &out))
-	require.Len(t, out, 1)
 	used := map[string]bool{}
 	var summary []string
-	out[0].Plan.walk(func(p planNode) {
+	explain(t, s, name, sql, args).walk(func(p planNode) {
 		if p.IndexName != "" {
 			used[p.IndexName] = true
 		}
@@ -225,4 +226,23 @@ func requirePlan(t *testing.T, s *postgres.Store, name, sql string, args []any, 
 		require.Truef(t, found, "%s: %s not used; plan: %s", name, want, strings.Join(summary, "; "))
 	}
 	t.Logf("%-16s %s", name, strings.Join(summary, "; "))
+}
+
+// requireUnsorted explains sql and fails if the plan sorts rows.
+func requireUnsorted(t *testing.T, s *postgres.Store, name, sql string, args []any) {
+	t.Helper()
+	explain(t, s, name, sql, args).walk(func(p planNode) {
+		require.NotContains(t, []string{"Sort", "Incremental Sort"}, p.NodeType, "%s: the plan sorts", name)
+	})
+}
+
+// explain returns the plan of sql with args.
+func explain(t *testing.T, s *postgres.Store, name, sql string, args []any) planNode {
+	t.Helper()
+	var raw []byte
+	require.NoError(t, s.Pool().QueryRow(t.Context(), "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&raw), name)
+	var out []struct{ Plan planNode }
+	require.NoError(t, json.Unmarshal(raw, &out))
+	require.Len(t, out, 1)
+	return out[0].Plan
 }

@@ -21,8 +21,8 @@ var MapError = mapError
 // ListSQL exposes the List statement built for q, for EXPLAIN tests.
 func ListSQL(s *Store, q incident.Query) (string, []any, error) { return s.listSQL(q) }
 
-// ReaderSQL exposes the statements of Children, ResolvedBefore and
-// TimersDue, for EXPLAIN tests.
-func ReaderSQL(s *Store) (children, resolvedBefore, timersDue string) {
-	return s.q.children, s.q.resolvedBefore, s.q.timersDue
+// ReaderSQL exposes the statements of Children, ResolvedBefore, Timers
+// and TimersDue and the claim of ProcessDueTimers, for EXPLAIN tests.
+func ReaderSQL(s *Store) (children, resolvedBefore, timers, timersDue, claimDue string) {
+	return s.q.children, s.q.resolvedBefore, s.q.timers, s.q.timersDue, s.q.claimDue
 }

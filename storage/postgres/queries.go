@@ -25,6 +25,7 @@ type queries struct {
 	update          string
 	versionOf       string
 	putTimers       string
+	missingIncident string
 	lockHeads       string
 	insertEvent     string
 	updateHead      string
@@ -190,7 +191,7 @@ func newQueries(schema string) queries {
 			AND i.resolved_at < $1 ORDER BY i.resolved_at, i.id LIMIT $2`,
 		timers: x("SELECT " + timerColumns + " FROM {s}.sla_timers t WHERE t.incident_id = $1 ORDER BY t.seq"),
 		timersDue: x("SELECT " + timerColumns + ` FROM {s}.sla_timers t
-			WHERE t.next_wake_at IS NOT NULL AND t.next_wake_at <= $1 ORDER BY t.next_wake_at, t.id LIMIT $2`),
+			WHERE t.next_wake_at IS NOT NULL AND t.next_wake_at <= $1 ORDER BY t.next_wake_at, t.id, t.incident_id LIMIT $2`),
 		history: x("SELECT " + eventColumns + ` FROM {s}.audit_events
 			WHERE kind = $1 AND record_id = $2 ORDER BY sequence`),
 		nextNumber: x(`INSERT INTO {s}.number_sequences AS n (kind, value) VALUES ($1, 1)
@@ -198,15 +199,23 @@ func newQueries(schema string) queries {
 		update:    x(updateSQL),
 		versionOf: x("SELECT version FROM {s}.incidents WHERE id = $1"),
 		// One statement for all timers of a PutTimers call, inserted in
-		// the call's order (which gives new timers their seq).
+		// the call's order (which gives new timers their seq); a timer
+		// already stored under the same incident and ID is replaced in
+		// place. The foreign key refuses a timer of an incident that is
+		// not stored.
 		putTimers: x(`INSERT INTO {s}.sla_timers AS t (id, incident_id, timer, stage, at_risk_at, breach_at, next_wake_at)
 			SELECT r.id, r.incident_id, r.timer::jsonb, r.stage, r.at_risk_at, r.breach_at, r.next_wake_at
 			  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])
 			       WITH ORDINALITY AS r(id, incident_id, timer, stage, at_risk_at, breach_at, next_wake_at, n)
 			 ORDER BY r.n
-			ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id, timer = excluded.timer,
+			ON CONFLICT (incident_id, id) DO UPDATE SET timer = excluded.timer,
 				stage = excluded.stage, at_risk_at = excluded.at_risk_at, breach_at = excluded.breach_at,
 				next_wake_at = excluded.next_wake_at`),
+		// The first of the incident IDs $1 that is not stored, after
+		// putTimers was refused.
+		missingIncident: x(`SELECT r.id FROM unnest($1::text[]) WITH ORDINALITY AS r(id, n)
+			 WHERE NOT EXISTS (SELECT 1 FROM {s}.incidents i WHERE i.id = r.id)
+			 ORDER BY r.n LIMIT 1`),
 		// Lock (creating when missing) the heads of the records, in key
 		// order so that concurrent appenders cannot deadlock, and return
 		// their last sequence and hash.
@@ -219,15 +228,16 @@ func newQueries(schema string) queries {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`),
 		updateHead: x(`UPDATE {s}.audit_heads SET sequence = $3, hash = $4 WHERE kind = $1 AND record_id = $2`),
 		claimDue: x("SELECT " + timerColumns + ` FROM {s}.sla_timers t
-			WHERE t.next_wake_at IS NOT NULL AND t.next_wake_at <= $1 ORDER BY t.next_wake_at, t.id LIMIT $2
+			WHERE t.next_wake_at IS NOT NULL AND t.next_wake_at <= $1 ORDER BY t.next_wake_at, t.id, t.incident_id LIMIT $2
 			FOR UPDATE SKIP LOCKED`),
-		insertCrossings: x(`INSERT INTO {s}.sla_crossings (timer_id, cycle, basis_points, incident_id, policy, metric, at, recorded_at)
-			SELECT $1, c.cycle, c.bp, $2, $3, $4, c.at, $5
+		insertCrossings: x(`INSERT INTO {s}.sla_crossings (incident_id, timer_id, cycle, basis_points, policy, metric, at, recorded_at)
+			SELECT $1, $2, c.cycle, c.bp, $3, $4, c.at, $5
 			  FROM unnest($6::integer[], $7::integer[], $8::timestamptz[]) WITH ORDINALITY AS c(cycle, bp, at, n)
 			 ORDER BY c.n
-			ON CONFLICT DO NOTHING
+			ON CONFLICT (incident_id, timer_id, cycle, basis_points) DO NOTHING
 			RETURNING cycle, basis_points`),
-		refreshTimer: x(`UPDATE {s}.sla_timers SET stage = $2, at_risk_at = $3, breach_at = $4, next_wake_at = $5 WHERE id = $1`),
+		refreshTimer: x(`UPDATE {s}.sla_timers SET stage = $3, at_risk_at = $4, breach_at = $5, next_wake_at = $6
+			WHERE incident_id = $1 AND id = $2`),
 	}
 	for parts := range q.create {
 		q.create[parts] = x(createSQL(parts))

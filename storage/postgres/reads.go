@@ -275,10 +275,10 @@ func scanTimer(row pgx.Row) (incident.TimerRecord, error) {
 	}
 	r.Timer = new(sla.Timer)
 	if err := json.Unmarshal(raw, r.Timer); err != nil {
-		return r, fmt.Errorf("postgres: decode timer %s: %w", r.ID, err)
+		return r, fmt.Errorf("postgres: decode timer %s of incident %s: %w", r.ID, r.IncidentID, err)
 	}
 	if err := r.Stage.UnmarshalText([]byte(stage)); err != nil {
-		return r, fmt.Errorf("postgres: decode stage of timer %s: %w", r.ID, err)
+		return r, fmt.Errorf("postgres: decode stage of timer %s of incident %s: %w", r.ID, r.IncidentID, err)
 	}
 	r.AtRiskAt, r.BreachAt, r.NextWakeAt = fromNullTime(atRisk), fromNullTime(breach), fromNullTime(nextWake)
 	return r, nil

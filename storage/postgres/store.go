@@ -167,7 +167,8 @@ const rollbackTimeout = 5 * time.Second
 // nil fn is an *itsm.ValidationError.
 //
 // To save round trips, BEGIN goes to the server with the transaction's
-// first statement, and the writes of PutTimers and AppendEvents (once the
+// first statement, and the writes of PutTimers (once the transaction has
+// created or updated the timers' incidents) and AppendEvents (once the
 // record's audit head is locked) are sent with the next statement or with
 // COMMIT. Their validation errors are returned at once; a database error
 // of such a deferred write (such as a string with a NUL byte) is returned
@@ -346,9 +347,9 @@ func (s *Store) Timers(ctx context.Context, id string) ([]incident.TimerRecord, 
 }
 
 // TimersDue returns up to limit committed timers whose NextWakeAt is set
-// and not after before, earliest first, ties by timer ID. A limit of 0 or
-// less yields an empty slice. It does not claim the timers; see
-// ProcessDueTimers.
+// and not after before, earliest first, then by timer ID, then by incident
+// ID. A limit of 0 or less yields an empty slice. It does not claim the
+// timers; see ProcessDueTimers.
 func (s *Store) TimersDue(ctx context.Context, before time.Time, limit int) ([]incident.TimerRecord, error) {
 	return s.timersDue(ctx, s.pool, before, limit)
 }

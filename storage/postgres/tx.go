@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/itsmkit/itsmkit/incident"
@@ -29,10 +30,23 @@ type txn struct {
 	// pending holds deferred writes (PutTimers, AppendEvents), sent before
 	// the next statement or with the commit.
 	pending *pgx.Batch
+	// stored holds the IDs of the incidents this transaction has created,
+	// updated or saved timers of: they are stored until it ends (nothing
+	// deletes incidents), so PutTimers may defer timers of theirs.
+	stored map[string]bool
 	// heads caches the audit heads this transaction has locked: the row
 	// lock lasts until the transaction ends and only this transaction's
 	// AppendEvents changes them, so the cached values stay true.
 	heads map[headKey]storageHead
+}
+
+// storedIncident remembers that the incident with id is stored; the
+// caller holds mu.
+func (t *txn) storedIncident(id string) {
+	if t.stored == nil {
+		t.stored = make(map[string]bool)
+	}
+	t.stored[id] = true
 }
 
 // headKey identifies an audit trail.
@@ -83,16 +97,26 @@ func (t *txn) use(ctx context.Context, fn func(db querier) error) error {
 // deferWrites runs fn with the batch of deferred writes, while holding the
 // transaction's lock; fn queues statements on it.
 func (t *txn) deferWrites(fn func(pending *pgx.Batch)) error {
+	_, err := t.deferWritesIf(func() bool { return true }, fn)
+	return err
+}
+
+// deferWritesIf is deferWrites when ok, called while holding the lock,
+// returns true, and does nothing otherwise. It reports whether fn ran.
+func (t *txn) deferWritesIf(ok func() bool, fn func(pending *pgx.Batch)) (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.done {
-		return ErrTxDone
+		return false, ErrTxDone
+	}
+	if !ok() {
+		return false, nil
 	}
 	if t.pending == nil {
 		t.pending = &pgx.Batch{}
 	}
 	fn(t.pending)
-	return nil
+	return true, nil
 }
 
 func (t *txn) Get(ctx context.Context, id string) (inc *incident.Incident, err error) {
@@ -216,6 +240,7 @@ func (t *txn) Create(ctx context.Context, inc *incident.Incident) error {
 			return fmt.Errorf("postgres: incident %s or number %s already exists: %w", inc.ID, inc.Number, itsm.ErrConflict)
 		}
 		t.lockedHead(headKey{incident.Kind, inc.ID}, storageHead{seq: *seq, hash: hash})
+		t.storedIncident(inc.ID)
 		inc.Version = 1
 		return nil
 	})
@@ -243,6 +268,7 @@ func (t *txn) Update(ctx context.Context, inc *incident.Incident) error {
 		err := db.QueryRow(ctx, t.s.q.update, args...).Scan(&v, &h.seq, &h.hash)
 		if err == nil {
 			t.lockedHead(headKey{incident.Kind, inc.ID}, h)
+			t.storedIncident(inc.ID)
 			inc.Version = v
 			return nil
 		}
@@ -257,12 +283,25 @@ func (t *txn) Update(ctx context.Context, inc *incident.Incident) error {
 	})
 }
 
-// PutTimers inserts or replaces timers keyed by ID, storing each Timer as
-// JSON (jsonb) beside its derived fields; a replaced timer keeps its place
-// in the order of Timers. Every record needs an ID, an IncidentID and a
-// Timer, or nothing is stored and the error is an *itsm.ValidationError.
-// The incident is not checked, as in the other adapters. All timers are
-// sent in one round trip.
+// PutTimers inserts or replaces timers keyed by IncidentID and ID, storing
+// each Timer as JSON (jsonb) beside its derived fields; a replaced timer
+// keeps its place in the order of Timers. Every record needs an ID, an
+// IncidentID and a Timer, or nothing is stored and the error is an
+// *itsm.ValidationError. Every timer's incident must be stored (committed,
+// or created earlier in the transaction): otherwise nothing of the call is
+// stored, the transaction stays usable and the error is an
+// *itsm.NotFoundError for the first such incident.
+//
+// All timers are saved by one statement. When the transaction has
+// created or updated every incident of the call (or saved timers of it
+// before), as the Service does, the incidents are known to be stored and
+// the statement is deferred like AppendEvents' writes, costing no round
+// trip. Otherwise it is sent at once, between a savepoint and its release,
+// in one round trip: the foreign key on the incident refuses a timer of an
+// incident that is not stored, and any refusal by the database (that one,
+// or an *itsm.ValidationError for a value it rejects) rolls back to the
+// savepoint, so that the call keeps nothing and the transaction stays
+// usable.
 func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) error {
 	if err := incident.ValidateTimerRecords(timers); err != nil {
 		return err
@@ -270,35 +309,134 @@ func (t *txn) PutTimers(ctx context.Context, timers ...incident.TimerRecord) err
 	if len(timers) == 0 {
 		return nil
 	}
-	// A record saved twice in one call is saved once, with its last value
-	// at its first place, as saving them one after the other would.
-	at := make(map[string]int, len(timers))
-	var (
-		ids, incs, encs, stages    []string
-		atRisks, breaches, wakeAts []pgtype.Timestamptz
-	)
+	rows, err := newTimerRows(timers)
+	if err != nil {
+		return err
+	}
+	deferred, err := t.deferWritesIf(func() bool {
+		for _, id := range rows.incidents {
+			if !t.stored[id] {
+				return false
+			}
+		}
+		return true
+	}, func(p *pgx.Batch) { p.Queue(t.s.q.putTimers, rows.args()...) })
+	if err != nil || deferred {
+		return err
+	}
+	return t.use(ctx, func(db querier) error {
+		if err := t.putTimersNow(ctx, db, rows); err != nil {
+			return err
+		}
+		for _, id := range rows.incidents {
+			t.storedIncident(id)
+		}
+		return nil
+	})
+}
+
+// timerRows holds the records of a PutTimers call as the parallel arrays
+// of the putTimers statement, with the distinct incident IDs in the order
+// of the call.
+type timerRows struct {
+	ids, incs, encs, stages    []string
+	atRisks, breaches, wakeAts []pgtype.Timestamptz
+	incidents                  []string
+}
+
+// timerKey identifies a timer: by its incident and its ID.
+type timerKey struct{ incident, id string }
+
+// newTimerRows encodes valid timer records. A record saved twice in one
+// call is saved once, with its last value at its first place, as saving
+// them one after the other would.
+func newTimerRows(timers []incident.TimerRecord) (*timerRows, error) {
+	rows := &timerRows{}
+	at := make(map[timerKey]int, len(timers))
+	incidents := make(map[string]bool)
 	for _, r := range timers {
 		enc, err := json.Marshal(r.Timer)
 		if err != nil {
-			return fmt.Errorf("postgres: encode timer %s: %w", r.ID, err)
+			return nil, fmt.Errorf("postgres: encode timer %s of incident %s: %w", r.ID, r.IncidentID, err)
 		}
 		stage, err := r.Stage.MarshalText()
 		if err != nil {
-			return fmt.Errorf("postgres: timer %s: %w", r.ID, err)
+			return nil, fmt.Errorf("postgres: timer %s of incident %s: %w", r.ID, r.IncidentID, err)
 		}
-		i, seen := at[r.ID]
+		k := timerKey{r.IncidentID, r.ID}
+		i, seen := at[k]
 		if !seen {
-			i = len(ids)
-			at[r.ID] = i
-			ids, incs, encs, stages = append(ids, ""), append(incs, ""), append(encs, ""), append(stages, "")
-			atRisks, breaches, wakeAts = append(atRisks, pgtype.Timestamptz{}), append(breaches, pgtype.Timestamptz{}), append(wakeAts, pgtype.Timestamptz{})
+			i = len(rows.ids)
+			at[k] = i
+			if !incidents[r.IncidentID] {
+				incidents[r.IncidentID] = true
+				rows.incidents = append(rows.incidents, r.IncidentID)
+			}
+			rows.ids, rows.incs, rows.encs, rows.stages = append(rows.ids, ""), append(rows.incs, ""), append(rows.encs, ""), append(rows.stages, "")
+			rows.atRisks, rows.breaches, rows.wakeAts = append(rows.atRisks, pgtype.Timestamptz{}), append(rows.breaches, pgtype.Timestamptz{}), append(rows.wakeAts, pgtype.Timestamptz{})
 		}
-		ids[i], incs[i], encs[i], stages[i] = r.ID, r.IncidentID, string(enc), string(stage)
-		atRisks[i], breaches[i], wakeAts[i] = nullTime(r.AtRiskAt), nullTime(r.BreachAt), wakeTime(r.NextWakeAt)
+		rows.ids[i], rows.incs[i], rows.encs[i], rows.stages[i] = r.ID, r.IncidentID, string(enc), string(stage)
+		rows.atRisks[i], rows.breaches[i], rows.wakeAts[i] = nullTime(r.AtRiskAt), nullTime(r.BreachAt), wakeTime(r.NextWakeAt)
 	}
-	return t.deferWrites(func(p *pgx.Batch) {
-		p.Queue(t.s.q.putTimers, ids, incs, encs, stages, atRisks, breaches, wakeAts)
-	})
+	return rows, nil
+}
+
+// args returns the arguments of the putTimers statement.
+func (r *timerRows) args() []any {
+	return []any{r.ids, r.incs, r.encs, r.stages, r.atRisks, r.breaches, r.wakeAts}
+}
+
+// The savepoint a PutTimers statement sent at once runs under.
+const (
+	savepointTimers = "SAVEPOINT itsmkit_put_timers"
+	releaseTimers   = "RELEASE SAVEPOINT itsmkit_put_timers"
+	// undoTimers has no parameters, so pgx sends it as one simple query,
+	// whose statements the server runs in turn: the aborted transaction
+	// accepts the rollback, and then the release. (In a batch, pgx would
+	// prepare the release first, which the aborted transaction refuses.)
+	undoTimers = "ROLLBACK TO SAVEPOINT itsmkit_put_timers; RELEASE SAVEPOINT itsmkit_put_timers"
+)
+
+// putTimersNow runs the putTimers statement for rows at once, between a
+// savepoint and its release, in one round trip. When the database refuses
+// the statement, it rolls back to the savepoint (a second round trip), so
+// that nothing of the call is kept and the transaction stays usable. A
+// timer of an incident that is not stored yields an *itsm.NotFoundError for
+// the first such incident of the call, which a third round trip looks up.
+func (t *txn) putTimersNow(ctx context.Context, db querier, rows *timerRows) error {
+	b := &pgx.Batch{}
+	b.Queue(savepointTimers)
+	b.Queue(t.s.q.putTimers, rows.args()...)
+	b.Queue(releaseTimers)
+	err := db.SendBatch(ctx, b).Close()
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		// The connection or the context failed: the transaction cannot
+		// commit, so nothing of the call is kept either.
+		return fmt.Errorf("postgres: save timers: %w", mapError(err, "", ""))
+	}
+	if _, uerr := db.Exec(ctx, undoTimers); uerr != nil {
+		// The transaction stays aborted and cannot commit, so nothing of
+		// the call is kept.
+		return fmt.Errorf("postgres: save timers: %w (and rolling back to the savepoint: %v)", mapError(err, "", ""), uerr)
+	}
+	if pe.Code != codeForeignKeyViolation || pe.TableName != "sla_timers" {
+		return fmt.Errorf("postgres: save timers: %w", mapError(err, "", ""))
+	}
+	var missing string
+	switch lerr := db.QueryRow(ctx, t.s.q.missingIncident, rows.incidents).Scan(&missing); {
+	case lerr == nil:
+		return &itsm.NotFoundError{Kind: incident.Kind, ID: missing}
+	case errors.Is(lerr, pgx.ErrNoRows):
+		// Every incident is stored by now: another transaction committed
+		// the missing one after the statement ran. Trying again succeeds.
+		return storage.Retryable(fmt.Errorf("postgres: save timers: an incident was stored meanwhile: %w", mapError(err, "", "")))
+	default:
+		return fmt.Errorf("postgres: save timers: %w (and looking up the missing incident: %v)", mapError(err, "", ""), mapError(lerr, "", ""))
+	}
 }
 
 // AppendEvents appends events, numbering each one more than the last event

@@ -11,6 +11,7 @@ import (
 
 	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/sla"
 )
 
 // TestUpdateReplacesJournalAndLinks checks that Update rewrites the rows
@@ -93,17 +94,108 @@ func TestWakeTimesRoundUp(t *testing.T) {
 	require.Empty(t, due, "not due before its wake-up")
 }
 
-// TestPutTimersOfUnknownIncident checks that, like the other adapters, the
-// store keeps a timer whatever its incident.
-func TestPutTimersOfUnknownIncident(t *testing.T) {
+// TestPutTimersOfMissingIncident checks that a timer of an incident that
+// is not stored is refused with nothing of the call kept, and that the
+// transaction goes on, whether PutTimers runs on a transaction of its own
+// or inside the application's (Join), and whatever other statements were
+// sent before it.
+func TestPutTimersOfMissingIncident(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
-	rec := incident.NewTimerRecord("tmr-1", "inc-elsewhere", mustTimer(t), t0)
-	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.PutTimers(ctx, rec) }))
-	got, err := s.Timers(ctx, "inc-elsewhere")
+	committed := testIncident(1)
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Create(ctx, committed) }))
+
+	// fn saves timers of a committed incident, of one it creates and of a
+	// missing one in one call, which is refused; then the same call
+	// without the missing incident, which is kept.
+	fn := func(ctx context.Context, tx incident.Tx) error {
+		created := testIncident(2)
+		require.NoError(t, tx.Create(ctx, created))
+		ofCommitted := incident.NewTimerRecord("tmr-1", committed.ID, mustTimer(t), t0)
+		ofCreated := incident.NewTimerRecord("tmr-1", created.ID, mustTimer(t), t0)
+		orphans := []incident.TimerRecord{
+			incident.NewTimerRecord("tmr-1", "inc-missing", mustTimer(t), t0),
+			incident.NewTimerRecord("tmr-1", "inc-missing-too", mustTimer(t), t0),
+		}
+		err := tx.PutTimers(ctx, ofCommitted, ofCreated, orphans[0], orphans[1])
+		var nf *itsm.NotFoundError
+		require.ErrorAs(t, err, &nf)
+		require.Equal(t, &itsm.NotFoundError{Kind: incident.Kind, ID: "inc-missing"}, nf, "the first missing incident is named")
+		for _, id := range []string{committed.ID, created.ID, "inc-missing"} {
+			got, err := tx.Timers(ctx, id)
+			require.NoError(t, err)
+			require.Empty(t, got, id)
+		}
+		require.NoError(t, tx.PutTimers(ctx, ofCommitted, ofCreated))
+		return tx.AppendEvents(ctx, itsm.Event{Kind: incident.Kind, RecordID: created.ID, Actor: agent, At: t0, Action: "open"})
+	}
+
+	t.Run("OwnTransaction", func(t *testing.T) {
+		require.NoError(t, s.InTx(ctx, fn))
+		for _, id := range []string{testIncident(1).ID, testIncident(2).ID} {
+			got, err := s.Timers(ctx, id)
+			require.NoError(t, err)
+			require.Len(t, got, 1, id)
+		}
+		got, err := s.Timers(ctx, "inc-missing")
+		require.NoError(t, err)
+		require.Empty(t, got)
+		require.NoError(t, s.VerifyAuditTrail(ctx))
+	})
+
+	t.Run("Joined", func(t *testing.T) {
+		other := newStore(t)
+		require.NoError(t, other.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Create(ctx, committed) }))
+		tx, err := other.Pool().Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(ctx) }()
+		require.NoError(t, other.Join(tx).InTx(ctx, fn))
+		require.NoError(t, tx.Commit(ctx))
+		for _, id := range []string{testIncident(1).ID, testIncident(2).ID} {
+			got, err := other.Timers(ctx, id)
+			require.NoError(t, err)
+			require.Len(t, got, 1, id)
+		}
+	})
+}
+
+// TestPutTimersErrors checks when a database error of PutTimers is
+// reported: a call for incidents the transaction created or updated is
+// deferred, so its error comes with the commit and nothing is kept; any
+// other call runs at once, and its error leaves the transaction usable.
+func TestPutTimersErrors(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	committed := testIncident(1)
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Create(ctx, committed) }))
+	// The database refuses a NUL character in a jsonb string.
+	bad := mustTimer(t)
+	require.NoError(t, bad.Pause(t0.Add(time.Minute), "nul\x00byte"))
+
+	created := testIncident(2)
+	err := s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		require.NoError(t, tx.Create(ctx, created))
+		require.NoError(t, tx.PutTimers(ctx, incident.NewTimerRecord("tmr-1", created.ID, bad, t0)), "deferred")
+		return nil
+	})
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	_, err = s.Get(ctx, created.ID)
+	require.ErrorIs(t, err, itsm.ErrNotFound, "nothing of the transaction is kept")
+
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		err := tx.PutTimers(ctx, incident.NewTimerRecord("tmr-1", committed.ID, bad, t0))
+		require.ErrorIs(t, err, itsm.ErrValidation, "sent at once")
+		require.NoError(t, tx.Create(ctx, created))
+		return tx.PutTimers(ctx, incident.NewTimerRecord("tmr-1", committed.ID, mustTimer(t), t0))
+	}))
+	_, err = s.Get(ctx, created.ID)
+	require.NoError(t, err)
+	got, err := s.Timers(ctx, committed.ID)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
+	require.Equal(t, sla.StageRunning, got[0].Stage)
 }
 
 // TestPutTimersTwiceInOneCall checks that a record saved twice in one call

@@ -14,12 +14,13 @@ import (
 
 // ProcessDueTimers implements storage.TimerProcessor. In one READ
 // COMMITTED transaction it claims up to limit timers whose NextWakeAt is
-// at or before now, earliest first and then by ID, with SELECT ... FOR
-// UPDATE SKIP LOCKED, so that concurrent workers (in this process or
-// others) take disjoint timers and none waits for another. For each timer
-// it decodes and binds the timer (see WithCalendars), records every
-// crossing storage.Crossings reports at now in sla_crossings unless it is
-// recorded already (INSERT ... ON CONFLICT DO NOTHING), calls hook for each
+// at or before now, earliest first and then by timer ID and incident ID,
+// with SELECT ... FOR UPDATE SKIP LOCKED, so that concurrent workers (in
+// this process or others) take disjoint timers and none waits for another.
+// For each timer it decodes and binds the timer (see WithCalendars),
+// records every crossing storage.Crossings reports at now in sla_crossings
+// unless it is recorded already for the timer's incident, timer ID, cycle
+// and basis points (INSERT ... ON CONFLICT DO NOTHING), calls hook for each
 // crossing it recorded, in threshold order, and stores the timer's
 // refreshed Stage, AtRiskAt, BreachAt and NextWakeAt
 // (incident.NewTimerRecord at now). It returns how many timers it
@@ -50,7 +51,7 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 	refresh := &pgx.Batch{}
 	for _, rec := range due {
 		if err := rec.Timer.Bind(s.cals); err != nil {
-			return 0, fmt.Errorf("postgres: process timer %s: %w", rec.ID, err)
+			return 0, fmt.Errorf("postgres: process timer %s of incident %s: %w", rec.ID, rec.IncidentID, err)
 		}
 		if err := s.recordCrossings(ctx, tx, rec, now, hook); err != nil {
 			return 0, err
@@ -58,9 +59,9 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 		fresh := incident.NewTimerRecord(rec.ID, rec.IncidentID, rec.Timer, now)
 		stage, err := fresh.Stage.MarshalText()
 		if err != nil {
-			return 0, fmt.Errorf("postgres: process timer %s: %w", rec.ID, err)
+			return 0, fmt.Errorf("postgres: process timer %s of incident %s: %w", rec.ID, rec.IncidentID, err)
 		}
-		refresh.Queue(s.q.refreshTimer, rec.ID, string(stage), nullTime(fresh.AtRiskAt), nullTime(fresh.BreachAt), wakeTime(fresh.NextWakeAt))
+		refresh.Queue(s.q.refreshTimer, rec.IncidentID, rec.ID, string(stage), nullTime(fresh.AtRiskAt), nullTime(fresh.BreachAt), wakeTime(fresh.NextWakeAt))
 	}
 	if refresh.Len() > 0 {
 		if err := tx.SendBatch(ctx, refresh).Close(); err != nil {
@@ -84,10 +85,10 @@ func (s *Store) recordCrossings(ctx context.Context, tx pgx.Tx, rec incident.Tim
 	for i, c := range cs {
 		cycles[i], bps[i], ats[i] = int32(c.Cycle), c.BasisPoints, c.At
 	}
-	rows, err := tx.Query(ctx, s.q.insertCrossings, rec.ID, rec.IncidentID, rec.Timer.Policy(), string(rec.Timer.Metric()),
+	rows, err := tx.Query(ctx, s.q.insertCrossings, rec.IncidentID, rec.ID, rec.Timer.Policy(), string(rec.Timer.Metric()),
 		now, cycles, bps, ats)
 	if err != nil {
-		return fmt.Errorf("postgres: record crossings of timer %s: %w", rec.ID, mapError(err, "", ""))
+		return fmt.Errorf("postgres: record crossings of timer %s of incident %s: %w", rec.ID, rec.IncidentID, mapError(err, "", ""))
 	}
 	type key struct{ cycle, bp int32 }
 	var fresh []key
@@ -95,13 +96,13 @@ func (s *Store) recordCrossings(ctx context.Context, tx pgx.Tx, rec incident.Tim
 		var k key
 		if err := rows.Scan(&k.cycle, &k.bp); err != nil {
 			rows.Close()
-			return fmt.Errorf("postgres: record crossings of timer %s: %w", rec.ID, mapError(err, "", ""))
+			return fmt.Errorf("postgres: record crossings of timer %s of incident %s: %w", rec.ID, rec.IncidentID, mapError(err, "", ""))
 		}
 		fresh = append(fresh, k)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: record crossings of timer %s: %w", rec.ID, mapError(err, "", ""))
+		return fmt.Errorf("postgres: record crossings of timer %s of incident %s: %w", rec.ID, rec.IncidentID, mapError(err, "", ""))
 	}
 	if hook == nil {
 		return nil

@@ -114,3 +114,55 @@ func TestProcessDueTimersUnknownCalendar(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "a limit of 0 processes nothing")
 }
+
+// TestProcessDueTimersSameIDInTwoIncidents checks that two timers with the
+// same ID under two incidents are claimed, recorded and refreshed as two
+// timers: each crossing is recorded for its own incident.
+func TestProcessDueTimersSameIDInTwoIncidents(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	x, y := testIncident(1), testIncident(2)
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+		for _, inc := range []*incident.Incident{x, y} {
+			if err := tx.Create(ctx, inc); err != nil {
+				return err
+			}
+		}
+		return tx.PutTimers(ctx, incident.NewTimerRecord("tmr-1", y.ID, mustTimer(t), t0),
+			incident.NewTimerRecord("tmr-1", x.ID, mustTimer(t), t0))
+	}))
+
+	now := t0.Add(24 * time.Hour) // past the breach
+	var got []storage.Crossing
+	hook := func(_ context.Context, c storage.Crossing) error { got = append(got, c); return nil }
+	n, err := s.ProcessDueTimers(ctx, now, 1, hook)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Len(t, got, 3, "three thresholds: %v", got)
+	for _, c := range got {
+		require.Equal(t, x.ID, c.IncidentID, "same instant and ID: the incident ID decides")
+	}
+	n, err = s.ProcessDueTimers(ctx, now, 10, hook)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Len(t, got, 6)
+	for _, c := range got[3:] {
+		require.Equal(t, y.ID, c.IncidentID)
+		require.Equal(t, "tmr-1", c.TimerID)
+	}
+	n, err = s.ProcessDueTimers(ctx, now, 10, hook)
+	require.NoError(t, err)
+	require.Zero(t, n, "both timers were refreshed")
+
+	var rows int
+	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT count(*) FROM "+s.Schema()+".sla_crossings WHERE timer_id = 'tmr-1'").Scan(&rows))
+	require.Equal(t, 6, rows)
+	for _, inc := range []*incident.Incident{x, y} {
+		timers, err := s.Timers(ctx, inc.ID)
+		require.NoError(t, err)
+		require.Len(t, timers, 1)
+		require.Equal(t, sla.StageBreached, timers[0].Stage, inc.ID)
+		require.True(t, timers[0].NextWakeAt.IsZero(), inc.ID)
+	}
+}

@@ -11,7 +11,8 @@
 // DSN may carry other modernc.org/sqlite parameters (such as
 // _pragma=cache_size(-65536)), but not the ones Open sets itself
 // (_txlock, _busy_timeout, _journal_mode, _foreign_keys, _synchronous,
-// _query_only and their aliases); use the Options instead. The defaults:
+// _query_only and their aliases, and _pragma=wal_autocheckpoint); use the
+// Options instead. The defaults:
 //
 //   - journal_mode=WAL: readers never wait for the writer, and the writer
 //     never waits for readers.
@@ -20,6 +21,9 @@
 //     corrupt, but the last commits may be lost on power loss or an
 //     operating system crash (not on a crash of the process).
 //   - foreign_keys=ON.
+//   - wal_autocheckpoint of DefaultAutoCheckpoint pages (WithAutoCheckpoint),
+//     four times SQLite's default: fewer checkpoints, each syncing the
+//     database file once for more commits.
 //   - busy_timeout of DefaultBusyTimeout (5 s; WithBusyTimeout): how long a
 //     connection waits for a lock another Store or process holds before
 //     failing with an error matching storage.ErrRetryable.
@@ -49,16 +53,22 @@
 //     each equality filter followed by the List order: state, priority,
 //     assignee, assignment_group, service (these three leave out the empty
 //     value, which List never looks for); parent_id for Children; a
-//     partial index for ResolvedBefore.
+//     partial index for ResolvedBefore. Three more columns sum up the
+//     incident's SLA timers (earliest next wake-up, earliest breach,
+//     earliest at-risk instant of a running or paused timer), each with
+//     its index: the wake-up worker and the Breached and AtRisk filters
+//     find incidents through them, one index entry per incident rather
+//     than one per timer.
 //   - incident_journal, incident_problems, incident_changes: one row per
 //     entry or link, ordered by position.
 //   - sla_timers: the timer as its JSON (identity, target, warnings,
 //     history) plus the derived stage, at_risk_at, breach_at and
-//     next_wake_at columns, in the order of the first save; indexes on
-//     next_wake_at for the worker and on breach_at and at_risk_at for the
-//     Breached and AtRisk filters.
-//   - sla_crossings: the crossings the worker recorded, unique by timer,
-//     cycle and basis points.
+//     next_wake_at columns, unique by incident and ID, in the order of
+//     the first save. Triggers refuse a timer of an incident that is not
+//     stored and keep the incident's SLA summary up to date whenever a
+//     timer is saved, so the summary is right whoever writes the timers.
+//   - sla_crossings: the crossings the worker recorded, unique by
+//     incident, timer, cycle and basis points.
 //   - number_sequences: the last value of each sequence kind.
 //   - audit_events and audit_heads: see below.
 //

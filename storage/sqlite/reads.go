@@ -235,18 +235,20 @@ func listSQL(q incident.Query) (string, []any, error) {
 	}
 	now := micro(q.Now)
 	if q.Breached {
-		// TimerRecord.BreachedBy: a breach instant before Now.
-		where = append(where, "id IN (SELECT incident_id FROM sla_timers WHERE breach_at < ?)")
+		// TimerRecord.BreachedBy: a breach instant before Now. The
+		// earliest breach instant of the incident's timers says.
+		where = append(where, "sla_breach_at < ?")
 		args = append(args, now)
 	}
 	if q.AtRisk {
 		// TimerRecord.AtRiskBy: running or paused, past the last warning
-		// at Now, not breached by Now. The first two terms repeat the
-		// condition of the partial index sla_timers_at_risk.
-		where = append(where, `id IN (SELECT incident_id FROM sla_timers
-			WHERE at_risk_at IS NOT NULL AND stage IN ('running', 'paused')
-			AND at_risk_at <= ? AND (breach_at IS NULL OR breach_at >= ?))`)
-		args = append(args, now, now)
+		// at Now, not breached by Now. Only incidents whose earliest
+		// at-risk instant of a running or paused timer has come can have
+		// one; their timers decide.
+		where = append(where, `sla_at_risk_at <= ? AND EXISTS (SELECT 1 FROM sla_timers t
+			WHERE t.incident_id = incidents.id AND t.stage IN ('running', 'paused')
+			AND t.at_risk_at <= ? AND (t.breach_at IS NULL OR t.breach_at >= ?))`)
+		args = append(args, now, now, now)
 	}
 	query := "SELECT " + incidentCols + " FROM incidents"
 	if len(where) > 0 {
@@ -289,7 +291,10 @@ func (r reader) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]*
 	return r.many(ctx, sqlResolvedBefore, micro(t), limit)
 }
 
-const timerCols = "id, incident_id, timer, stage, at_risk_at, breach_at, next_wake_at"
+const (
+	timerCols    = "id, incident_id, timer, stage, at_risk_at, breach_at, next_wake_at"
+	timerColsOfT = "t.id, t.incident_id, t.timer, t.stage, t.at_risk_at, t.breach_at, t.next_wake_at"
+)
 
 // timers reads the timer records a query returns, with freshly decoded,
 // unbound timers, in a non-nil slice.

@@ -25,8 +25,18 @@ var (
 	sqlResolvedBefore = "SELECT " + incidentCols + ` FROM incidents
 		WHERE resolved_at IS NOT NULL AND closed_at IS NULL AND major = 0 AND resolved_at < ?
 		ORDER BY resolved_at, id LIMIT ?`
-	sqlTimers    = "SELECT " + timerCols + " FROM sla_timers WHERE incident_id = ? ORDER BY seq"
-	sqlTimersDue = "SELECT " + timerCols + " FROM sla_timers WHERE next_wake_at <= ? ORDER BY next_wake_at, id LIMIT ?"
+	sqlTimers = "SELECT " + timerCols + " FROM sla_timers WHERE incident_id = ? ORDER BY seq"
+	// The due timers lie in the incidents whose earliest wake-up is
+	// before ?1; the limit earliest of them lie in the incidents whose
+	// earliest wake-up is at most the limit-th smallest such wake-up (an
+	// incident past it has at least limit timers of other incidents due
+	// before each of its own). So the query reads about limit incidents
+	// through incidents_sla_wake, however many are due.
+	sqlTimersDue = "SELECT " + timerColsOfT + ` FROM incidents i JOIN sla_timers t ON t.incident_id = i.id
+		WHERE i.sla_wake_at <= coalesce((SELECT sla_wake_at FROM incidents WHERE sla_wake_at <= ?1
+			ORDER BY sla_wake_at LIMIT 1 OFFSET ?2 - 1), ?1)
+		AND t.next_wake_at <= ?1
+		ORDER BY t.next_wake_at, t.id, t.incident_id LIMIT ?2`
 	sqlHistory   = "SELECT " + eventCols + " FROM audit_events WHERE kind = ? AND record_id = ? ORDER BY sequence"
 	sqlAuditHead = "SELECT last_sequence, last_hash FROM audit_heads WHERE kind = ? AND record_id = ?"
 
@@ -43,10 +53,11 @@ var (
 	sqlInsertCrossing = `INSERT INTO sla_crossings
 		(timer_id, cycle, basis_points, incident_id, policy, metric, at, recorded_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
-	sqlRefreshTimer = "UPDATE sla_timers SET stage = ?, at_risk_at = ?, breach_at = ?, next_wake_at = ? WHERE id = ?"
-	sqlSavepoint    = "SAVEPOINT itsmkit_write"
-	sqlRelease      = "RELEASE itsmkit_write"
-	sqlRollbackTo   = "ROLLBACK TO itsmkit_write"
+	sqlRefreshTimer   = "UPDATE sla_timers SET stage = ?, at_risk_at = ?, breach_at = ?, next_wake_at = ? WHERE incident_id = ? AND id = ?"
+	sqlIncidentExists = "SELECT EXISTS (SELECT 1 FROM incidents WHERE id = ?)"
+	sqlSavepoint      = "SAVEPOINT itsmkit_write"
+	sqlRelease        = "RELEASE itsmkit_write"
+	sqlRollbackTo     = "ROLLBACK TO itsmkit_write"
 )
 
 // maxTimersPerPut is the most timers one statement of PutTimers saves; a
@@ -54,13 +65,14 @@ var (
 const maxTimersPerPut = 4
 
 // sqlPutTimers[n] saves n timers (1 ≤ n ≤ maxTimersPerPut) in one
-// statement: an upsert that keeps a replaced timer's seq.
+// statement: an upsert by incident and ID that keeps a replaced timer's
+// seq.
 var sqlPutTimers = func() []string {
 	out := make([]string, maxTimersPerPut+1)
 	for n := 1; n <= maxTimersPerPut; n++ {
 		out[n] = "INSERT INTO sla_timers (id, incident_id, policy, metric, timer, stage, at_risk_at, breach_at, next_wake_at) VALUES " +
 			strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?, ?, ?)" + `
-		ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id, policy = excluded.policy,
+		ON CONFLICT (incident_id, id) DO UPDATE SET policy = excluded.policy,
 		metric = excluded.metric, timer = excluded.timer, stage = excluded.stage, at_risk_at = excluded.at_risk_at,
 		breach_at = excluded.breach_at, next_wake_at = excluded.next_wake_at`
 	}
@@ -74,7 +86,7 @@ var (
 		sqlTimersDue, sqlHistory, sqlAuditHead}
 	writeQueries = []string{sqlNextNumber, incidentInsert, incidentUpdate, sqlVersion, sqlDeleteJournal,
 		sqlDeleteProblems, sqlDeleteChanges, sqlInsertJournal, sqlInsertProblem, sqlInsertChange,
-		sqlInsertEvent, sqlInsertCrossing, sqlRefreshTimer, sqlSavepoint, sqlRelease, sqlRollbackTo}
+		sqlInsertEvent, sqlInsertCrossing, sqlRefreshTimer, sqlIncidentExists, sqlSavepoint, sqlRelease, sqlRollbackTo}
 )
 
 // stmtSet is a set of statements prepared on one pool, by query text.

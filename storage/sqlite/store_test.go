@@ -131,3 +131,61 @@ func TestProcessDueTimersEdges(t *testing.T) {
 	require.True(t, got[0].NextWakeAt.IsZero())
 	require.Equal(t, 3, count(t, bound, "SELECT count(*) FROM sla_crossings WHERE timer_id = 'tmr-1'"))
 }
+
+// TestSLASummaryFollowsTimers checks that the triggers on sla_timers keep
+// each incident's SLA summary equal to what its timers say, through every
+// way timers are written: the service's saves (start, stop, pause) and
+// the wake-up worker's refreshes. It also checks that a timer cannot be
+// moved to another incident behind the summary's back.
+func TestSLASummaryFollowsTimers(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t)
+	svc, clock := newService(t, s)
+	ctx := t.Context()
+	const stale = `SELECT count(*) FROM incidents i WHERE
+		sla_wake_at IS NOT (SELECT min(next_wake_at) FROM sla_timers WHERE incident_id = i.id)
+		OR sla_breach_at IS NOT (SELECT min(breach_at) FROM sla_timers WHERE incident_id = i.id)
+		OR sla_at_risk_at IS NOT (SELECT min(CASE WHEN stage IN ('running', 'paused') THEN at_risk_at END)
+			FROM sla_timers WHERE incident_id = i.id)`
+	var ids []string
+	for i := range 12 {
+		inc, err := svc.Open(ctx, agent, openInput("Printer jam"))
+		require.NoError(t, err)
+		ids = append(ids, inc.ID)
+		if i%4 == 0 {
+			continue // stays new, both timers running
+		}
+		_, err = svc.Assign(ctx, agent, inc.ID, incident.AssignInput{Assignee: "bob"})
+		require.NoError(t, err)
+		switch i % 4 {
+		case 2:
+			_, err = svc.Hold(ctx, agent, inc.ID, incident.HoldInput{Reason: incident.AwaitingCaller})
+		case 3:
+			_, err = svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "fixed", Notes: "Cleared."})
+		}
+		require.NoError(t, err)
+	}
+	require.Zero(t, count(t, s, stale))
+	breached, atRisk := 0, 0
+	for range 40 {
+		clock.Advance(15 * time.Minute)
+		_, err := s.ProcessDueTimers(ctx, clock.Now(), 100, nil)
+		require.NoError(t, err)
+		require.Zero(t, count(t, s, stale), "after the worker's pass at %s", clock.Now())
+		page, err := s.List(ctx, incident.Query{Breached: true, Now: clock.Now(), Limit: 100})
+		require.NoError(t, err)
+		breached += len(page.Incidents)
+		page, err = s.List(ctx, incident.Query{AtRisk: true, Now: clock.Now(), Limit: 100})
+		require.NoError(t, err)
+		atRisk += len(page.Incidents)
+	}
+	require.NotZero(t, breached, "the clock ran past some breaches")
+	require.NotZero(t, atRisk, "and past some last warnings")
+	require.NotZero(t, count(t, s, "SELECT count(*) FROM incidents WHERE sla_breach_at IS NOT NULL"))
+
+	tx, err := s.BeginTx(ctx)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, tx.Rollback()) }()
+	_, err = tx.ExecContext(ctx, "UPDATE sla_timers SET incident_id = ? WHERE incident_id = ?", ids[1], ids[0])
+	require.ErrorContains(t, err, "do not change incident or ID")
+}

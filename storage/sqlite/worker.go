@@ -85,7 +85,7 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: process timer %s: %w", rec.ID, err)
 		}
-		_, err = refresh.ExecContext(ctx, string(stage), nullMicro(fresh.AtRiskAt), nullMicro(fresh.BreachAt), ceilMicro(fresh.NextWakeAt), rec.ID)
+		_, err = refresh.ExecContext(ctx, string(stage), nullMicro(fresh.AtRiskAt), nullMicro(fresh.BreachAt), ceilMicro(fresh.NextWakeAt), rec.IncidentID, rec.ID)
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: refresh timer %s: %w", rec.ID, mapErr(err))
 		}

@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
@@ -263,10 +267,13 @@ func (t *tx) writeDetails(ctx context.Context, inc *incident.Incident) error {
 	return nil
 }
 
-// PutTimers inserts or replaces timers keyed by ID, in one statement. A
-// replaced timer keeps its place in the order of Timers. Every record
-// needs an ID, an IncidentID and a Timer, or nothing is stored and the
-// error is an *itsm.ValidationError.
+// PutTimers inserts or replaces timers keyed by incident and ID, in one
+// statement. A replaced timer keeps its place in the order of Timers.
+// Every record needs an ID, an IncidentID and a Timer, or nothing is
+// stored and the error is an *itsm.ValidationError; every incident must
+// be stored, or nothing is stored and the error is an
+// *itsm.NotFoundError for the first one missing. Triggers bring the SLA
+// summary of each incident's row up to date.
 func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) error {
 	if err := t.check(ctx); err != nil {
 		return err
@@ -302,6 +309,9 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 	write := func() error {
 		for _, b := range batches {
 			if _, err := t.q.ExecContext(ctx, sqlPutTimers[len(b)/9], b...); err != nil {
+				if isUnknownIncident(err) {
+					return t.missingIncident(ctx, timers, err)
+				}
 				return fmt.Errorf("sqlite: save timers: %w", mapErr(err))
 			}
 		}
@@ -311,6 +321,33 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 		return t.savepoint(ctx, write)
 	}
 	return write()
+}
+
+// unknownIncident is the message of the trigger that refuses a timer of
+// an incident that is not stored (migrations/0001_init.sql).
+const unknownIncident = "sla timer of an unknown incident"
+
+// isUnknownIncident reports whether err is that trigger's refusal.
+func isUnknownIncident(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_TRIGGER &&
+		strings.Contains(se.Error(), unknownIncident)
+}
+
+// missingIncident returns an *itsm.NotFoundError for the first incident
+// of timers that is not stored, after the trigger refused one; err when
+// all of them are there after all.
+func (t *tx) missingIncident(ctx context.Context, timers []incident.TimerRecord, err error) error {
+	for _, r := range timers {
+		var exists bool
+		if qerr := t.q.QueryRowContext(ctx, sqlIncidentExists, r.IncidentID).Scan(&exists); qerr != nil {
+			return fmt.Errorf("sqlite: save timers: %w", errors.Join(mapErr(err), mapErr(qerr)))
+		}
+		if !exists {
+			return &itsm.NotFoundError{Kind: incident.Kind, ID: r.IncidentID}
+		}
+	}
+	return fmt.Errorf("sqlite: save timers: %w", mapErr(err))
 }
 
 // execRows runs the one-row statement query for each of rows; several

@@ -94,6 +94,62 @@ var timerTests = []test{
 		require.NoError(e.t, err)
 		requireTimers(e.t, []incident.TimerRecord{b2, a}, got)
 	}},
+	{"SameIDInTwoIncidents", func(e env) {
+		// A timer is known by its incident and its ID: the same ID under
+		// two incidents names two timers, replaced and woken separately.
+		x, y := fixture(1), fixture(2)
+		e.create(x, y)
+		wake := t0.Add(time.Hour)
+		ofX := record("tmr-a", x.ID, newTimer(e.t, 4*time.Hour, t0), t0)
+		ofY := record("tmr-a", y.ID, newTimer(e.t, 2*time.Hour, t0), t0)
+		ofX.NextWakeAt, ofY.NextWakeAt = wake, wake
+		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.PutTimers(ctx, ofY, ofX)) })
+
+		paused := newTimer(e.t, 4*time.Hour, t0)
+		require.NoError(e.t, paused.Pause(t0.Add(time.Minute), "awaiting caller"))
+		ofX2 := record("tmr-a", x.ID, paused, t0.Add(2*time.Minute))
+		ofX2.NextWakeAt = wake
+		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.PutTimers(ctx, ofX2)) })
+
+		gotX, err := e.store.Timers(e.ctx, x.ID)
+		require.NoError(e.t, err)
+		requireTimers(e.t, []incident.TimerRecord{ofX2}, gotX)
+		gotY, err := e.store.Timers(e.ctx, y.ID)
+		require.NoError(e.t, err)
+		requireTimers(e.t, []incident.TimerRecord{ofY}, gotY)
+
+		due, err := e.store.TimersDue(e.ctx, wake, 10)
+		require.NoError(e.t, err)
+		requireTimers(e.t, []incident.TimerRecord{ofX2, ofY}, due) // same instant and ID: incident ID decides
+	}},
+	{"OfMissingIncidentRefused", func(e env) {
+		x := fixture(1)
+		e.create(x)
+		ok := record("tmr-a", x.ID, newTimer(e.t, time.Hour, t0), t0)
+		orphan := record("tmr-b", "inc-missing", newTimer(e.t, time.Hour, t0), t0)
+		err := e.store.InTx(e.ctx, func(ctx context.Context, tx incident.Tx) error {
+			err := tx.PutTimers(ctx, ok, orphan)
+			var nf *itsm.NotFoundError
+			require.ErrorAs(e.t, err, &nf)
+			require.Equal(e.t, incident.Kind, nf.Kind)
+			require.Equal(e.t, "inc-missing", nf.ID)
+			require.ErrorIs(e.t, err, itsm.ErrNotFound)
+			// The transaction goes on without the refused call's records.
+			got, err := tx.Timers(ctx, x.ID)
+			require.NoError(e.t, err)
+			require.Empty(e.t, got, "a refused PutTimers stores none of its records")
+			return nil
+		})
+		require.NoError(e.t, err)
+		for _, id := range []string{x.ID, "inc-missing"} {
+			got, err := e.store.Timers(e.ctx, id)
+			require.NoError(e.t, err)
+			require.Empty(e.t, got, id)
+		}
+		due, err := e.store.TimersDue(e.ctx, t0.Add(1000*time.Hour), 10)
+		require.NoError(e.t, err)
+		require.Empty(e.t, due)
+	}},
 	{"OfUnknownIncident", func(e env) {
 		got, err := e.store.Timers(e.ctx, "inc-missing")
 		require.NoError(e.t, err)

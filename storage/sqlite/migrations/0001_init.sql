@@ -34,7 +34,15 @@ CREATE TABLE incidents (
     reopen_count        INTEGER NOT NULL DEFAULT 0,
     major               INTEGER NOT NULL DEFAULT 0 CHECK (major IN (0, 1)),
     parent_id           TEXT,
-    version             INTEGER NOT NULL CHECK (version >= 1)
+    version             INTEGER NOT NULL CHECK (version >= 1),
+    -- A summary of the incident's SLA timers, kept by the triggers on
+    -- sla_timers: the earliest next_wake_at, the earliest breach_at, and
+    -- the earliest at_risk_at of a running or paused timer. One entry per
+    -- incident in each index below, rather than one per timer, serves the
+    -- wake-up worker and the Breached and AtRisk filters.
+    sla_wake_at         INTEGER,
+    sla_breach_at       INTEGER,
+    sla_at_risk_at      INTEGER
 ) STRICT;
 
 -- List order and cursor paging: (opened_at, id).
@@ -51,6 +59,10 @@ CREATE INDEX incidents_group ON incidents (assignment_group, opened_at, id) WHER
 CREATE INDEX incidents_service ON incidents (service, opened_at, id) WHERE service <> '';
 -- Children.
 CREATE INDEX incidents_parent ON incidents (parent_id, opened_at, id) WHERE parent_id IS NOT NULL;
+-- The SLA summary, for TimersDue and the Breached and AtRisk filters.
+CREATE INDEX incidents_sla_wake ON incidents (sla_wake_at) WHERE sla_wake_at IS NOT NULL;
+CREATE INDEX incidents_sla_breach ON incidents (sla_breach_at) WHERE sla_breach_at IS NOT NULL;
+CREATE INDEX incidents_sla_at_risk ON incidents (sla_at_risk_at) WHERE sla_at_risk_at IS NOT NULL;
 -- ResolvedBefore: resolved, not closed, not major, by resolution time.
 CREATE INDEX incidents_resolved_open ON incidents (resolved_at, id)
     WHERE resolved_at IS NOT NULL AND closed_at IS NULL AND major = 0;
@@ -83,39 +95,68 @@ CREATE TABLE incident_changes (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX incident_changes_change ON incident_changes (change_id);
 
--- SLA timers. seq is the order of the first save (an upsert keeps it);
--- timer is the sla.Timer's JSON (identity, target, warnings, history); the
--- other columns are derived from it when it is saved, for filters and the
--- wake-up worker.
+-- SLA timers, known by their incident and ID. seq is the order of the
+-- first save (an upsert keeps it); timer is the sla.Timer's JSON
+-- (identity, target, warnings, history); the other columns are derived
+-- from it when it is saved, and summed up on the incident's row.
 CREATE TABLE sla_timers (
     seq          INTEGER PRIMARY KEY,
-    id           TEXT    NOT NULL UNIQUE,
     incident_id  TEXT    NOT NULL,
+    id           TEXT    NOT NULL,
     policy       TEXT    NOT NULL DEFAULT '',
     metric       TEXT    NOT NULL DEFAULT '',
     timer        TEXT    NOT NULL,
     stage        TEXT    NOT NULL,
     at_risk_at   INTEGER,
     breach_at    INTEGER,
-    next_wake_at INTEGER
+    next_wake_at INTEGER,
+    UNIQUE (incident_id, id)
 ) STRICT;
-CREATE INDEX sla_timers_incident ON sla_timers (incident_id, seq);
-CREATE INDEX sla_timers_wake ON sla_timers (next_wake_at, id) WHERE next_wake_at IS NOT NULL;
-CREATE INDEX sla_timers_breach ON sla_timers (breach_at, incident_id) WHERE breach_at IS NOT NULL;
-CREATE INDEX sla_timers_at_risk ON sla_timers (at_risk_at, breach_at, incident_id)
-    WHERE at_risk_at IS NOT NULL AND stage IN ('running', 'paused');
+
+-- A timer belongs to a stored incident. A trigger rather than a foreign
+-- key, so that it holds on connections without foreign_keys=ON too (a
+-- host transaction passed to Store.Join).
+CREATE TRIGGER sla_timers_incident_exists BEFORE INSERT ON sla_timers
+WHEN NOT EXISTS (SELECT 1 FROM incidents WHERE id = NEW.incident_id)
+BEGIN
+    SELECT RAISE(ABORT, 'sla timer of an unknown incident');
+END;
+
+CREATE TRIGGER sla_timers_no_move BEFORE UPDATE OF incident_id, id ON sla_timers
+BEGIN
+    SELECT RAISE(ABORT, 'sla timers do not change incident or ID');
+END;
+
+-- Saving a timer brings its incident's SLA summary up to date.
+CREATE TRIGGER sla_timers_summary_insert AFTER INSERT ON sla_timers
+BEGIN
+    UPDATE incidents SET (sla_wake_at, sla_breach_at, sla_at_risk_at) = (
+        SELECT min(next_wake_at), min(breach_at),
+               min(CASE WHEN stage IN ('running', 'paused') THEN at_risk_at END)
+        FROM sla_timers WHERE incident_id = NEW.incident_id)
+    WHERE id = NEW.incident_id;
+END;
+
+CREATE TRIGGER sla_timers_summary_update AFTER UPDATE OF stage, at_risk_at, breach_at, next_wake_at ON sla_timers
+BEGIN
+    UPDATE incidents SET (sla_wake_at, sla_breach_at, sla_at_risk_at) = (
+        SELECT min(next_wake_at), min(breach_at),
+               min(CASE WHEN stage IN ('running', 'paused') THEN at_risk_at END)
+        FROM sla_timers WHERE incident_id = NEW.incident_id)
+    WHERE id = NEW.incident_id;
+END;
 
 -- Threshold crossings recorded by the wake-up worker, each exactly once.
 CREATE TABLE sla_crossings (
+    incident_id  TEXT    NOT NULL,
     timer_id     TEXT    NOT NULL,
     cycle        INTEGER NOT NULL,
     basis_points INTEGER NOT NULL,
-    incident_id  TEXT    NOT NULL,
     policy       TEXT    NOT NULL DEFAULT '',
     metric       TEXT    NOT NULL DEFAULT '',
     at           INTEGER NOT NULL,
     recorded_at  INTEGER NOT NULL,
-    PRIMARY KEY (timer_id, cycle, basis_points)
+    PRIMARY KEY (incident_id, timer_id, cycle, basis_points)
 ) STRICT, WITHOUT ROWID;
 
 -- Number sequences, one row per kind holding the last value handed out.
