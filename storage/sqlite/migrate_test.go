@@ -153,6 +153,7 @@ func TestOpenRefusesBadDSN(t *testing.T) {
 		filepath.Join(dir, "b.db") + "?_journal_mode=DELETE",
 		"file:" + filepath.Join(dir, "c.db") + "?_sync=OFF",
 		filepath.Join(dir, "d.db") + "?%zz",
+		filepath.Join(dir, "e.db") + "?_pragma=WAL_AutoCheckpoint (10)",
 	} {
 		_, err := sqlite.Open(context.Background(), dsn)
 		require.ErrorIs(t, err, itsm.ErrValidation, "dsn %q", dsn)
@@ -161,6 +162,7 @@ func TestOpenRefusesBadDSN(t *testing.T) {
 	s, err := sqlite.Open(t.Context(), "file:"+filepath.Join(dir, "ok.db")+"?_pragma=cache_size(-4096)")
 	require.NoError(t, err)
 	require.Equal(t, -4096, count(t, s, "PRAGMA cache_size"))
+	require.Equal(t, sqlite.DefaultAutoCheckpoint, count(t, s, "PRAGMA wal_autocheckpoint"), "Open's pragma joins the DSN's")
 	require.NoError(t, s.Close())
 }
 
@@ -172,7 +174,12 @@ func TestOpenDefaults(t *testing.T) {
 	require.Equal(t, int(sqlite.DefaultBusyTimeout.Milliseconds()), count(t, s, "PRAGMA busy_timeout"))
 	require.Equal(t, 1, count(t, s, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"))
 
-	relaxed, _ := openTemp(t, sqlite.WithSync(sqlite.SyncNormal), sqlite.WithBusyTimeout(250))
+	require.Equal(t, sqlite.DefaultAutoCheckpoint, count(t, s, "PRAGMA wal_autocheckpoint"))
+
+	relaxed, _ := openTemp(t, sqlite.WithSync(sqlite.SyncNormal), sqlite.WithBusyTimeout(250), sqlite.WithAutoCheckpoint(500))
+	require.Equal(t, 500, count(t, relaxed, "PRAGMA wal_autocheckpoint"))
+	zero, _ := openTemp(t, sqlite.WithAutoCheckpoint(0))
+	require.Equal(t, sqlite.DefaultAutoCheckpoint, count(t, zero, "PRAGMA wal_autocheckpoint"), "0 selects the default")
 	require.Equal(t, 1, count(t, relaxed, "PRAGMA synchronous"), "NORMAL")
 	require.Equal(t, 0, count(t, relaxed, "PRAGMA busy_timeout"), "250ns rounds down to 0 ms")
 	require.Equal(t, "FULL", sqlite.SyncFull.String())
