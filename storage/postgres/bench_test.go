@@ -4,9 +4,9 @@ import (
 	"context"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/itsmkit/itsmkit/storage/postgres"
+	"github.com/itsmkit/itsmkit/storage/storagetest"
 )
 
 // BenchmarkOpen measures the incident service's Open on PostgreSQL: one
@@ -40,32 +40,17 @@ func BenchmarkInsertFloor(b *testing.B) {
 }
 
 // BenchmarkOpenVsFloor runs one Open and one floor INSERT per iteration
-// on the same database and pool, and reports the mean time of each
-// (open-µs, floor-µs) and their ratio (x-floor). Interleaving them makes
-// the ratio hold up on a machine whose speed drifts between runs; ns/op
-// is the time of both together.
+// on the same database and pool, and reports the mean time of each and
+// their ratio (see storagetest.BenchmarkAgainstFloor).
 func BenchmarkOpenVsFloor(b *testing.B) {
 	s := newStore(b)
 	svc, clock := newService(b, s)
-	insert := floorInsert(b, s)
-	ctx := context.Background()
 	clock.Set(t0)
-	var open, floor time.Duration
-	for b.Loop() {
-		t0 := time.Now()
-		if _, err := svc.Open(ctx, agent, openInput); err != nil {
-			b.Fatal(err)
-		}
-		t1 := time.Now()
-		if err := insert(ctx); err != nil {
-			b.Fatal(err)
-		}
-		open, floor = open+t1.Sub(t0), floor+time.Since(t1)
+	open := func(ctx context.Context) error {
+		_, err := svc.Open(ctx, agent, openInput)
+		return err
 	}
-	n := float64(b.N)
-	b.ReportMetric(float64(open.Microseconds())/n, "open-µs")
-	b.ReportMetric(float64(floor.Microseconds())/n, "floor-µs")
-	b.ReportMetric(float64(open)/float64(floor), "x-floor")
+	storagetest.BenchmarkAgainstFloor(b, open, floorInsert(b, s))
 }
 
 // floorInsert creates a floor table in s's schema and returns a function

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itsmkit/itsmkit/storage/sqlite"
+	"github.com/itsmkit/itsmkit/storage/storagetest"
 )
 
 // BenchmarkOpen measures the incident service's Open on a durable file
@@ -46,33 +47,19 @@ func BenchmarkInsertFloor(b *testing.B) {
 
 // BenchmarkOpenVsFloor runs one Open and one floor INSERT per iteration,
 // each on its own database file with the same settings, and reports the
-// mean time of each (open-µs, floor-µs) and their ratio (x-floor).
-// Interleaving them makes the ratio hold up on a machine whose disk
-// speed drifts between runs; ns/op is the time of both together.
+// mean time of each and their ratio (see
+// storagetest.BenchmarkAgainstFloor).
 func BenchmarkOpenVsFloor(b *testing.B) {
 	s, _ := openTemp(b)
 	f, _ := openTemp(b)
 	svc, clock := newService(b, s)
-	insert := floorInsert(b, f)
-	ctx := b.Context()
 	in := openInput("Mail relay down")
-	var open, floor time.Duration
-	for b.Loop() {
+	open := func(ctx context.Context) error {
 		clock.Advance(time.Second)
-		t0 := time.Now()
-		if _, err := svc.Open(ctx, agent, in); err != nil {
-			b.Fatal(err)
-		}
-		t1 := time.Now()
-		if err := insert(ctx); err != nil {
-			b.Fatal(err)
-		}
-		open, floor = open+t1.Sub(t0), floor+time.Since(t1)
+		_, err := svc.Open(ctx, agent, in)
+		return err
 	}
-	n := float64(b.N)
-	b.ReportMetric(float64(open.Microseconds())/n, "open-µs")
-	b.ReportMetric(float64(floor.Microseconds())/n, "floor-µs")
-	b.ReportMetric(float64(open)/float64(floor), "x-floor")
+	storagetest.BenchmarkAgainstFloor(b, open, floorInsert(b, f))
 }
 
 // floorInsert creates the floor table in s and returns a function that

@@ -35,4 +35,10 @@
 // seconds in UTC and compares times with time.Time.Equal, so a store may
 // return times in UTC with microsecond precision. Empty and nil slices
 // are treated alike.
+//
+// # Benchmarks
+//
+// BenchmarkAgainstFloor compares an operation with a floor (the least a
+// durable write costs on the same database), interleaving the two in one
+// benchmark and reporting their ratio.
 package storagetest
