@@ -65,8 +65,9 @@
 //     history) plus the derived stage, at_risk_at, breach_at and
 //     next_wake_at columns, unique by incident and ID, in the order of
 //     the first save. Triggers refuse a timer of an incident that is not
-//     stored and keep the incident's SLA summary up to date whenever a
-//     timer is saved, so the summary is right whoever writes the timers.
+//     stored and keep the incident's SLA summary (what the view
+//     sla_summary computes) up to date whenever a timer is saved, so the
+//     summary is right whoever writes the timers.
 //   - sla_crossings: the crossings the worker recorded, unique by
 //     incident, timer, cycle and basis points.
 //   - number_sequences: the last value of each sequence kind.

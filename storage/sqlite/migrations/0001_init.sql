@@ -127,22 +127,25 @@ BEGIN
     SELECT RAISE(ABORT, 'sla timers do not change incident or ID');
 END;
 
+-- What an incident's timers sum up to; SQLite reads only the timers of
+-- the incident asked for.
+CREATE VIEW sla_summary (incident_id, wake_at, breach_at, at_risk_at) AS
+    SELECT incident_id, min(next_wake_at), min(breach_at),
+           min(CASE WHEN stage IN ('running', 'paused') THEN at_risk_at END)
+    FROM sla_timers GROUP BY incident_id;
+
 -- Saving a timer brings its incident's SLA summary up to date.
 CREATE TRIGGER sla_timers_summary_insert AFTER INSERT ON sla_timers
 BEGIN
-    UPDATE incidents SET (sla_wake_at, sla_breach_at, sla_at_risk_at) = (
-        SELECT min(next_wake_at), min(breach_at),
-               min(CASE WHEN stage IN ('running', 'paused') THEN at_risk_at END)
-        FROM sla_timers WHERE incident_id = NEW.incident_id)
+    UPDATE incidents SET (sla_wake_at, sla_breach_at, sla_at_risk_at) =
+        (SELECT wake_at, breach_at, at_risk_at FROM sla_summary WHERE incident_id = NEW.incident_id)
     WHERE id = NEW.incident_id;
 END;
 
 CREATE TRIGGER sla_timers_summary_update AFTER UPDATE OF stage, at_risk_at, breach_at, next_wake_at ON sla_timers
 BEGIN
-    UPDATE incidents SET (sla_wake_at, sla_breach_at, sla_at_risk_at) = (
-        SELECT min(next_wake_at), min(breach_at),
-               min(CASE WHEN stage IN ('running', 'paused') THEN at_risk_at END)
-        FROM sla_timers WHERE incident_id = NEW.incident_id)
+    UPDATE incidents SET (sla_wake_at, sla_breach_at, sla_at_risk_at) =
+        (SELECT wake_at, breach_at, at_risk_at FROM sla_summary WHERE incident_id = NEW.incident_id)
     WHERE id = NEW.incident_id;
 END;
 
