@@ -20,6 +20,21 @@ type Cursor struct {
 // CursorAfter returns the cursor positioned on inc, for Page.Next.
 func CursorAfter(inc *Incident) Cursor { return Cursor{OpenedAt: inc.OpenedAt, ID: inc.ID} }
 
+// NewPage returns the page of q made of incs: the incidents that match q,
+// in List order, from just after q.After. Adapters fetch up to
+// q.PageSize()+1 of them, so that one more than the page size tells that
+// a next page exists; NewPage then drops it and sets Next to the cursor
+// on the page's last incident. The page shares incs' backing array.
+func NewPage(q Query, incs []*Incident) Page {
+	var page Page
+	if size := q.PageSize(); len(incs) > size {
+		incs = incs[:size]
+		page.Next = CursorAfter(incs[size-1]).String()
+	}
+	page.Incidents = incs
+	return page
+}
+
 // String encodes the cursor for Page.Next and Query.After.
 func (c Cursor) String() string {
 	raw := strconv.FormatInt(c.OpenedAt.UnixNano(), 10) + ":" + c.ID

@@ -39,6 +39,25 @@ func TestPageSize(t *testing.T) {
 	require.Equal(t, incident.MaxPageSize, incident.Query{Limit: 10_000}.PageSize())
 }
 
+func TestNewPage(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+	var incs []*incident.Incident
+	for i := range 3 {
+		incs = append(incs, &incident.Incident{ID: string(rune('a' + i)), OpenedAt: at})
+	}
+	q := incident.Query{Limit: 2}
+	page := incident.NewPage(q, incs)
+	require.Equal(t, incs[:2], page.Incidents, "the extra incident only says a next page exists")
+	require.Equal(t, incident.CursorAfter(incs[1]).String(), page.Next)
+
+	last := incident.NewPage(q, incs[:2])
+	require.Equal(t, incs[:2], last.Incidents)
+	require.Empty(t, last.Next, "a full last page has no next cursor")
+	require.Empty(t, incident.NewPage(q, nil).Incidents)
+	require.Empty(t, incident.NewPage(q, nil).Next)
+}
+
 func FuzzParseCursor(f *testing.F) {
 	f.Add(incident.CursorAfter(&incident.Incident{ID: "x", OpenedAt: time.Unix(1, 0)}).String())
 	f.Add("")

@@ -68,12 +68,8 @@ func (v view) list(q incident.Query) (incident.Page, error) {
 		}
 	})
 	slices.SortFunc(hits, listOrder)
-	var page incident.Page
-	if size := q.PageSize(); len(hits) > size {
-		hits = hits[:size]
-		page.Next = incident.CursorAfter(hits[size-1]).String()
-	}
-	page.Incidents = cloneAll(hits)
+	page := incident.NewPage(q, hits)
+	page.Incidents = cloneAll(page.Incidents)
 	return page, nil
 }
 

@@ -253,13 +253,7 @@ func (s *Store) list(ctx context.Context, db querier, q incident.Query) (inciden
 	if err != nil {
 		return incident.Page{}, err
 	}
-	var page incident.Page
-	if size := q.PageSize(); len(incs) > size {
-		incs = incs[:size]
-		page.Next = incident.CursorAfter(incs[size-1]).String()
-	}
-	page.Incidents = incs
-	return page, nil
+	return incident.NewPage(q, incs), nil
 }
 
 // scanTimer reads one row of timerColumns, decoding the timer afresh.

@@ -269,13 +269,7 @@ func (r reader) List(ctx context.Context, q incident.Query) (incident.Page, erro
 	if err != nil {
 		return incident.Page{}, err
 	}
-	var page incident.Page
-	if size := q.PageSize(); len(incs) > size {
-		incs = incs[:size]
-		page.Next = incident.CursorAfter(incs[size-1]).String()
-	}
-	page.Incidents = incs
-	return page, nil
+	return incident.NewPage(q, incs), nil
 }
 
 // Children implements incident.Reader.
