@@ -53,7 +53,9 @@ var (
 	sqlInsertCrossing = `INSERT INTO sla_crossings
 		(timer_id, cycle, basis_points, incident_id, policy, metric, at, recorded_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
-	sqlRefreshTimer   = "UPDATE sla_timers SET stage = ?, at_risk_at = ?, breach_at = ?, next_wake_at = ? WHERE incident_id = ? AND id = ?"
+	sqlRefreshTimer = "UPDATE sla_timers SET stage = ?, at_risk_at = ?, breach_at = ?, next_wake_at = ? WHERE incident_id = ? AND id = ?"
+	// sqlIncidentExists runs only after a refused PutTimers, so it is not
+	// prepared ahead.
 	sqlIncidentExists = "SELECT EXISTS (SELECT 1 FROM incidents WHERE id = ?)"
 	sqlSavepoint      = "SAVEPOINT itsmkit_write"
 	sqlRelease        = "RELEASE itsmkit_write"
@@ -86,7 +88,7 @@ var (
 		sqlTimersDue, sqlHistory, sqlAuditHead}
 	writeQueries = []string{sqlNextNumber, incidentInsert, incidentUpdate, sqlVersion, sqlDeleteJournal,
 		sqlDeleteProblems, sqlDeleteChanges, sqlInsertJournal, sqlInsertProblem, sqlInsertChange,
-		sqlInsertEvent, sqlInsertCrossing, sqlRefreshTimer, sqlIncidentExists, sqlSavepoint, sqlRelease, sqlRollbackTo}
+		sqlInsertEvent, sqlInsertCrossing, sqlRefreshTimer, sqlSavepoint, sqlRelease, sqlRollbackTo}
 )
 
 // stmtSet is a set of statements prepared on one pool, by query text.

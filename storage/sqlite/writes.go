@@ -131,6 +131,16 @@ func (t *tx) savepoint(ctx context.Context, fn func() error) error {
 	return mapErr(err)
 }
 
+// atomic runs fn so that its statements stand or fall together: under a
+// savepoint when it runs several, and as it is when it runs one, which
+// SQLite keeps or undoes whole by itself.
+func (t *tx) atomic(ctx context.Context, several bool, fn func() error) error {
+	if !several {
+		return fn()
+	}
+	return t.savepoint(ctx, fn)
+}
+
 // incidentArgs returns the values of the incidents columns after id, in
 // the order of incidentCols, without version.
 func incidentArgs(inc *incident.Incident) ([]any, error) {
@@ -181,12 +191,7 @@ func (t *tx) Create(ctx context.Context, inc *incident.Incident) error {
 		}
 		return t.writeDetails(ctx, inc)
 	}
-	if hasDetails(inc) {
-		err = t.savepoint(ctx, write)
-	} else {
-		err = write() // one statement: atomic by itself
-	}
-	if err != nil {
+	if err := t.atomic(ctx, hasDetails(inc), write); err != nil {
 		return err
 	}
 	inc.Version = 1
@@ -317,10 +322,7 @@ func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) erro
 		}
 		return nil
 	}
-	if len(batches) > 1 {
-		return t.savepoint(ctx, write)
-	}
-	return write()
+	return t.atomic(ctx, len(batches) > 1, write)
 }
 
 // unknownIncident is the message of the trigger that refuses a timer of
@@ -338,7 +340,12 @@ func isUnknownIncident(err error) bool {
 // of timers that is not stored, after the trigger refused one; err when
 // all of them are there after all.
 func (t *tx) missingIncident(ctx context.Context, timers []incident.TimerRecord, err error) error {
+	looked := make(map[string]bool)
 	for _, r := range timers {
+		if looked[r.IncidentID] {
+			continue
+		}
+		looked[r.IncidentID] = true
 		var exists bool
 		if qerr := t.q.QueryRowContext(ctx, sqlIncidentExists, r.IncidentID).Scan(&exists); qerr != nil {
 			return fmt.Errorf("sqlite: save timers: %w", errors.Join(mapErr(err), mapErr(qerr)))
@@ -361,10 +368,7 @@ func (t *tx) execRows(ctx context.Context, query string, rows [][]any, what stri
 		}
 		return nil
 	}
-	if len(rows) > 1 {
-		return t.savepoint(ctx, write)
-	}
-	return write()
+	return t.atomic(ctx, len(rows) > 1, write)
 }
 
 // AppendEvents appends events, numbering each one more than the last event
