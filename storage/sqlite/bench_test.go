@@ -80,9 +80,6 @@ func openWarm(b *testing.B) *sqlite.Store {
 	_, err = tx.ExecContext(ctx, "DROP TABLE warm")
 	require.NoError(b, err)
 	require.NoError(b, tx.Commit())
-	tx, err = s.BeginTx(ctx)
-	require.NoError(b, err)
-	require.NoError(b, tx.Rollback())
 	return s
 }
 
