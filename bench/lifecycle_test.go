@@ -34,6 +34,9 @@ func newItsmkit(tb testing.TB) *itsm.Lifecycle[benchState, benchAction, *benchRe
 		Kind:    "bench",
 		Initial: "Open",
 		States:  []benchState{"Open", "Working", "Done"},
+		Categories: map[benchState]itsm.StateCategory{
+			"Open": itsm.CategoryNew, "Working": itsm.CategoryActive, "Done": itsm.CategoryResolved,
+		},
 		Transitions: []itsm.Transition[benchState, benchAction, *benchRecord]{
 			{Action: "start", From: []benchState{"Open"}, To: "Working"},
 			{Action: "finish", From: []benchState{"Working"}, To: "Done", Guards: []itsm.Guard[*benchRecord]{{

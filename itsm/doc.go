@@ -17,5 +17,9 @@
 //     (package itsmtest has a settable clock for tests);
 //   - what happened: Event, the append-only audit record of one change;
 //   - how records move: Lifecycle, an immutable, validated transition table
-//     with guards, required fields and roles, rendered as Mermaid.
+//     with guards, required fields and roles, rendered as Mermaid. Each
+//     state belongs to a StateCategory (new, active, pending, resolved,
+//     closed or cancelled), so views, metrics and SLA rules that span
+//     record types work on categories rather than on each type's state
+//     names.
 package itsm

@@ -1,6 +1,7 @@
 package itsm_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -26,7 +27,13 @@ var ticketLifecycle = itsm.MustNewLifecycle(itsm.Definition[TicketState, TicketA
 	Initial:  "Open",
 	States:   []TicketState{"Open", "Working", "Resolved", "Closed"},
 	Terminal: []TicketState{"Closed"},
-	ID:       func(t *Ticket) string { return t.ID },
+	Categories: map[TicketState]itsm.StateCategory{
+		"Open":     itsm.CategoryNew,
+		"Working":  itsm.CategoryActive,
+		"Resolved": itsm.CategoryResolved,
+		"Closed":   itsm.CategoryClosed,
+	},
+	ID: func(t *Ticket) string { return t.ID },
 	Transitions: []itsm.Transition[TicketState, TicketAction, *Ticket]{
 		{Action: "start", From: []TicketState{"Open"}, To: "Working"},
 		{
@@ -97,4 +104,33 @@ func Example_lifecycle() {
 	//     Open --> Closed : cancel (roles: lead)
 	//     Working --> Closed : cancel (roles: lead)
 	//     Closed --> [*]
+}
+
+// ExampleLifecycle_Category maps each state to its category, which code
+// that spans record types uses instead of state names: here to tell which
+// states count as open work, and to find the states of one category.
+func ExampleLifecycle_Category() {
+	for _, s := range ticketLifecycle.States() {
+		c := ticketLifecycle.Category(s)
+		fmt.Printf("%-8s %-8s open=%t terminal=%t\n", s, c, c.Open(), c.Terminal())
+	}
+	fmt.Println("resolved:", ticketLifecycle.StatesIn(itsm.CategoryResolved))
+	fmt.Println("pending:", ticketLifecycle.StatesIn(itsm.CategoryPending))
+
+	// A state the lifecycle does not know, such as one a newer version
+	// renamed, has no category.
+	fmt.Println(ticketLifecycle.Category("Archived").Valid())
+
+	// Categories travel as text, in JSON or in a database column.
+	b, _ := json.Marshal(map[string]itsm.StateCategory{"category": ticketLifecycle.Category("Working")})
+	fmt.Println(string(b))
+	// Output:
+	// Open     new      open=true terminal=false
+	// Working  active   open=true terminal=false
+	// Resolved resolved open=false terminal=false
+	// Closed   closed   open=false terminal=true
+	// resolved: [Resolved]
+	// pending: []
+	// false
+	// {"category":"active"}
 }

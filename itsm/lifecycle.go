@@ -76,6 +76,13 @@ type Definition[S ~string, A ~string, R any] struct {
 	// Terminal lists the states a record never leaves, such as "closed".
 	// Every terminal state must be one of States.
 	Terminal []S
+	// Categories gives every state its StateCategory; every state must
+	// have one, and no other key may appear. Terminal states must be in
+	// CategoryClosed or CategoryCancelled, and only they may be. Cross-kind
+	// views, metrics and SLA rules use categories, so they need no state
+	// names: "open work" is every record whose state's category is Open,
+	// whatever the record type calls its states.
+	Categories map[S]StateCategory
 	// Transitions lists the permitted moves. The order of first
 	// appearance of each action is the order of Lifecycle.Actions and of
 	// Permitted.
@@ -113,34 +120,45 @@ const smallTable = 8
 // provided the guards and fields it was given are. The zero Lifecycle is not
 // usable.
 //
+// Every state belongs to one StateCategory (see Category and StatesIn), so
+// code that handles several record types can ask whether a record is open
+// or finished without knowing each type's state names.
+//
 // States and actions are interned into small integers when the lifecycle is
 // built, and each (state, action) pair maps to its transition through a
 // dense table, so Fire, Can and AppendPermitted allocate nothing unless an
 // action is refused.
 type Lifecycle[S ~string, A ~string, R any] struct {
-	kind      string
-	initial   int32
-	states    []S
-	terminal  []bool
-	actions   []A
-	stateIdx  map[S]int32 // nil when len(states) <= smallTable
-	actionIdx map[A]int32 // nil when len(actions) <= smallTable
-	table     []int32     // [state*len(actions)+action] -> index into edges, or -1
-	edges     []edge[R]
-	def       []Transition[S, A, R] // deep copy, for Transitions and Mermaid
-	terminals []S
-	id        func(R) string
+	kind       string
+	initial    int32
+	states     []S
+	terminal   []bool
+	categories []StateCategory // parallel to states
+	actions    []A
+	stateIdx   map[S]int32 // nil when len(states) <= smallTable
+	actionIdx  map[A]int32 // nil when len(actions) <= smallTable
+	table      []int32     // [state*len(actions)+action] -> index into edges, or -1
+	edges      []edge[R]
+	def        []Transition[S, A, R] // deep copy, for Transitions and Mermaid
+	terminals  []S
+	id         func(R) string
 }
 
 // NewLifecycle validates def and builds its Lifecycle. It reports every
 // problem at once as a *ValidationError (matching ErrValidation) whose
 // field paths point into def, such as "transitions[2].from[0]". The checks
 // are: an empty Kind; empty or duplicate state names; an Initial state that
-// is empty, unknown or terminal; unknown or duplicate terminal states; an
-// empty action; a transition without From; unknown From or To states; a
-// transition out of a terminal state; the same action from the same state
-// twice; empty roles; unnamed, duplicate or nil guards and fields; states
-// not reachable from Initial; and non-terminal states with no way out.
+// is empty, unknown or terminal; unknown or duplicate terminal states; a
+// state without a category, an invalid category (the zero value included),
+// a category for an unknown state, a terminal state whose category is
+// neither closed nor cancelled, and a non-terminal state whose category is
+// closed or cancelled (each reported as "categories.<state>", such as
+// "categories.closed", in the order of States and then, for unknown
+// states, in sorted order); an empty action; a transition without From;
+// unknown From or To states; a transition out of a terminal state; the
+// same action from the same state twice; empty roles; unnamed, duplicate
+// or nil guards and fields; states not reachable from Initial; and
+// non-terminal states with no way out.
 func NewLifecycle[S ~string, A ~string, R any](def Definition[S, A, R]) (*Lifecycle[S, A, R], error) {
 	subject := "lifecycle"
 	if def.Kind != "" {
@@ -193,6 +211,7 @@ func NewLifecycle[S ~string, A ~string, R any](def Definition[S, A, R]) (*Lifecy
 	} else {
 		l.initial = si
 	}
+	l.categories = validateCategories(v, def.Categories, l.states, l.terminal, index)
 
 	// Actions, in order of first appearance.
 	actIndex := make(map[A]int32)
@@ -297,6 +316,40 @@ func NewLifecycle[S ~string, A ~string, R any](def Definition[S, A, R]) (*Lifecy
 		l.actionIdx = actIndex
 	}
 	return l, nil
+}
+
+// validateCategories checks the categories of def against its states and
+// returns them parallel to states (0 where a category is missing or
+// invalid; the Lifecycle is not built then).
+func validateCategories[S ~string](v *ValidationError, cats map[S]StateCategory, states []S, terminal []bool, index map[S]int32) []StateCategory {
+	out := make([]StateCategory, len(states))
+	for si, s := range states {
+		path := "categories." + string(s)
+		c, ok := cats[s]
+		switch {
+		case !ok:
+			v.Add(path, "state %q has no category", s)
+		case !c.Valid():
+			v.Add(path, "invalid category %d for state %q", int(c), s)
+		case terminal[si] && !c.Terminal():
+			v.Add(path, "terminal state %q must be in category closed or cancelled, not %s", s, c)
+		case !terminal[si] && c.Terminal():
+			v.Add(path, "non-terminal state %q must not be in terminal category %s", s, c)
+		default:
+			out[si] = c
+		}
+	}
+	var unknown []S
+	for s := range cats {
+		if _, ok := index[s]; !ok {
+			unknown = append(unknown, s)
+		}
+	}
+	slices.Sort(unknown)
+	for _, s := range unknown {
+		v.Add("categories."+string(s), "category given for unknown state %q", s)
+	}
+	return out
 }
 
 // MustNewLifecycle is like NewLifecycle but panics with the
@@ -590,6 +643,37 @@ func (l *Lifecycle[S, A, R]) HasState(s S) bool { return l.stateIndex(s) >= 0 }
 
 // HasAction reports whether a is an action of the lifecycle.
 func (l *Lifecycle[S, A, R]) HasAction(a A) bool { return l.actionIndex(a) >= 0 }
+
+// Category returns the category of state s, and 0 (an invalid
+// StateCategory) when the lifecycle does not know s. It allocates nothing.
+func (l *Lifecycle[S, A, R]) Category(s S) StateCategory {
+	if si := l.stateIndex(s); si >= 0 {
+		return l.categories[si]
+	}
+	return 0
+}
+
+// StatesIn returns a copy of the states in category c, in definition order,
+// and nil when there are none, including when c is not valid.
+func (l *Lifecycle[S, A, R]) StatesIn(c StateCategory) []S {
+	var out []S
+	for si, x := range l.categories {
+		if x == c && c.Valid() {
+			out = append(out, l.states[si])
+		}
+	}
+	return out
+}
+
+// Categories returns a copy of the category of every state, as declared in
+// Definition.Categories; changing it does not affect the Lifecycle.
+func (l *Lifecycle[S, A, R]) Categories() map[S]StateCategory {
+	out := make(map[S]StateCategory, len(l.states))
+	for si, s := range l.states {
+		out[s] = l.categories[si]
+	}
+	return out
+}
 
 // IsTerminal reports whether s is a terminal state; it is false for a state
 // the lifecycle does not know.

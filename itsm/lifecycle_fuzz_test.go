@@ -69,6 +69,28 @@ func lcFuzzDefinition(data []byte) itsm.Definition[lcTState, lcTAction, *int] {
 		}
 		def.Transitions = append(def.Transitions, t)
 	}
+	// Categories are decoded last so that the seeds keep their meaning.
+	// Every state gets a consistent one (terminal ones closed, others
+	// active), so the rest of the definition is explored; a further byte
+	// may then break one category on purpose.
+	def.Categories = make(map[lcTState]itsm.StateCategory, len(def.States))
+	for _, s := range def.States {
+		if slices.Contains(def.Terminal, s) {
+			def.Categories[s] = itsm.CategoryClosed
+		} else {
+			def.Categories[s] = itsm.CategoryActive
+		}
+	}
+	switch r.next() % 8 {
+	case 1: // a state without a category
+		delete(def.Categories, lcFuzzStates[pick(len(lcFuzzStates))])
+	case 2: // any category, valid or not, matching or not
+		def.Categories[lcFuzzStates[pick(len(lcFuzzStates))]] = itsm.StateCategory(pick(9))
+	case 3: // a category for an unknown state
+		def.Categories["Z"] = itsm.CategoryActive
+	case 4: // another open or resolved category for a non-terminal state
+		def.Categories[lcFuzzStates[pick(len(lcFuzzStates))]] = itsm.StateCategory(1 + pick(4))
+	}
 	return def
 }
 
@@ -98,6 +120,19 @@ func FuzzLifecycle(f *testing.F) {
 		for i, r := range lcFuzzRoles[:2] {
 			if roles&(1<<i) != 0 {
 				actor.Roles = append(actor.Roles, r)
+			}
+		}
+		var inCategories int
+		for _, c := range itsm.StateCategories() {
+			inCategories += len(l.StatesIn(c))
+		}
+		if inCategories != len(l.States()) || len(l.Categories()) != len(l.States()) {
+			t.Fatalf("categories %v do not partition states %v", l.Categories(), l.States())
+		}
+		for _, s := range lcFuzzStates {
+			c := l.Category(s)
+			if c.Valid() != l.HasState(s) || c.Terminal() != l.IsTerminal(s) {
+				t.Fatalf("state %q: category %v, known %v, terminal %v", s, c, l.HasState(s), l.IsTerminal(s))
 			}
 		}
 		g := l.Mermaid()

@@ -84,7 +84,15 @@ func lcTicketDefinition() itsm.Definition[lcTState, lcTAction, *lcTicket] {
 		Initial:  lcStNew,
 		States:   []lcTState{lcStNew, lcStAssigned, lcStInProgress, lcStResolved, lcStClosed, lcStCancelled},
 		Terminal: []lcTState{lcStClosed, lcStCancelled},
-		ID:       func(t *lcTicket) string { return t.ID },
+		Categories: map[lcTState]itsm.StateCategory{
+			lcStNew:        itsm.CategoryNew,
+			lcStAssigned:   itsm.CategoryActive,
+			lcStInProgress: itsm.CategoryActive,
+			lcStResolved:   itsm.CategoryResolved,
+			lcStClosed:     itsm.CategoryClosed,
+			lcStCancelled:  itsm.CategoryCancelled,
+		},
+		ID: func(t *lcTicket) string { return t.ID },
 		Transitions: []itsm.Transition[lcTState, lcTAction, *lcTicket]{
 			{Action: lcAcAssign, From: []lcTState{lcStNew}, To: lcStAssigned, Roles: []itsm.Role{"agent", "lead"}},
 			{Action: lcAcStart, From: []lcTState{lcStAssigned}, To: lcStInProgress},
@@ -157,7 +165,9 @@ func TestLifecycleCopies(t *testing.T) {
 	def.Transitions[0].From[0] = lcStResolved
 	def.Transitions[0].Roles[0] = "nobody"
 	def.Transitions[2].Guards[0].Name = "renamed"
+	def.Categories[lcStNew] = itsm.CategoryPending
 	require.Equal(t, lcStNew, l.States()[0])
+	require.Equal(t, itsm.CategoryNew, l.Category(lcStNew))
 	to, err := l.Fire(lcReadyTicket(), lcStNew, lcAcAssign, lcAgent)
 	require.NoError(t, err)
 	require.Equal(t, lcStAssigned, to)
@@ -189,10 +199,11 @@ func TestNewLifecycleValidation(t *testing.T) {
 	// minimal returns a valid two-state definition to break.
 	minimal := func() def {
 		return def{
-			Kind:     "x",
-			Initial:  "A",
-			States:   []lcTState{"A", "B"},
-			Terminal: []lcTState{"B"},
+			Kind:       "x",
+			Initial:    "A",
+			States:     []lcTState{"A", "B"},
+			Terminal:   []lcTState{"B"},
+			Categories: map[lcTState]itsm.StateCategory{"A": itsm.CategoryActive, "B": itsm.CategoryClosed},
 			Transitions: []tr{
 				{Action: "go", From: []lcTState{"A"}, To: "B"},
 			},
@@ -270,6 +281,165 @@ func TestNewLifecycleValidation(t *testing.T) {
 	}
 }
 
+func TestNewLifecycleCategories(t *testing.T) {
+	t.Parallel()
+	type def = itsm.Definition[lcTState, lcTAction, *lcTicket]
+	type tr = itsm.Transition[lcTState, lcTAction, *lcTicket]
+	// minimal returns a valid definition A -go-> B, A -drop-> X with B
+	// closed and X cancelled.
+	minimal := func() def {
+		return def{
+			Kind:     "x",
+			Initial:  "A",
+			States:   []lcTState{"A", "B", "X"},
+			Terminal: []lcTState{"B", "X"},
+			Categories: map[lcTState]itsm.StateCategory{
+				"A": itsm.CategoryActive, "B": itsm.CategoryClosed, "X": itsm.CategoryCancelled,
+			},
+			Transitions: []tr{
+				{Action: "go", From: []lcTState{"A"}, To: "B"},
+				{Action: "drop", From: []lcTState{"A"}, To: "X"},
+			},
+		}
+	}
+	type fe = itsm.FieldError
+	tests := []struct {
+		name   string
+		change func(d *def)
+		want   []fe
+	}{
+		{"no categories", func(d *def) { d.Categories = nil }, []fe{
+			{Field: "categories.A", Message: `state "A" has no category`},
+			{Field: "categories.B", Message: `state "B" has no category`},
+			{Field: "categories.X", Message: `state "X" has no category`},
+		}},
+		{"terminal state without category", func(d *def) { delete(d.Categories, "B") }, []fe{
+			{Field: "categories.B", Message: `state "B" has no category`},
+		}},
+		{"added state without category", func(d *def) {
+			d.States = append(d.States, "C")
+			d.Transitions = append(d.Transitions,
+				tr{Action: "park", From: []lcTState{"A"}, To: "C"}, tr{Action: "go", From: []lcTState{"C"}, To: "B"})
+		}, []fe{
+			{Field: "categories.C", Message: `state "C" has no category`},
+		}},
+		{"zero category", func(d *def) { d.Categories["A"] = 0 }, []fe{
+			{Field: "categories.A", Message: `invalid category 0 for state "A"`},
+		}},
+		{"category out of range", func(d *def) { d.Categories["A"] = 7 }, []fe{
+			{Field: "categories.A", Message: `invalid category 7 for state "A"`},
+		}},
+		{"invalid category on a terminal state", func(d *def) { d.Categories["X"] = 255 }, []fe{
+			{Field: "categories.X", Message: `invalid category 255 for state "X"`},
+		}},
+		{"category for unknown states, sorted", func(d *def) {
+			d.Categories["Z"] = itsm.CategoryActive
+			d.Categories["M"] = 0
+		}, []fe{
+			{Field: "categories.M", Message: `category given for unknown state "M"`},
+			{Field: "categories.Z", Message: `category given for unknown state "Z"`},
+		}},
+		{"category for the empty state", func(d *def) { d.Categories[""] = itsm.CategoryNew }, []fe{
+			{Field: "categories.", Message: `category given for unknown state ""`},
+		}},
+		{"terminal state resolved", func(d *def) { d.Categories["B"] = itsm.CategoryResolved }, []fe{
+			{Field: "categories.B", Message: `terminal state "B" must be in category closed or cancelled, not resolved`},
+		}},
+		{"terminal state active", func(d *def) { d.Categories["X"] = itsm.CategoryActive }, []fe{
+			{Field: "categories.X", Message: `terminal state "X" must be in category closed or cancelled, not active`},
+		}},
+		{"non-terminal state closed", func(d *def) { d.Categories["A"] = itsm.CategoryClosed }, []fe{
+			{Field: "categories.A", Message: `non-terminal state "A" must not be in terminal category closed`},
+		}},
+		{"non-terminal state cancelled", func(d *def) { d.Categories["A"] = itsm.CategoryCancelled }, []fe{
+			{Field: "categories.A", Message: `non-terminal state "A" must not be in terminal category cancelled`},
+		}},
+		{"state made non-terminal keeps its closed category", func(d *def) { d.Terminal = []lcTState{"X"} }, []fe{
+			{Field: "categories.B", Message: `non-terminal state "B" must not be in terminal category closed`},
+			{Field: "states[1]", Message: `non-terminal state "B" has no transition out (dead end)`},
+		}},
+		{"every category problem at once", func(d *def) {
+			d.Categories = map[lcTState]itsm.StateCategory{"B": itsm.CategoryPending, "X": 0, "Q": itsm.CategoryClosed}
+		}, []fe{
+			{Field: "categories.A", Message: `state "A" has no category`},
+			{Field: "categories.B", Message: `terminal state "B" must be in category closed or cancelled, not pending`},
+			{Field: "categories.X", Message: `invalid category 0 for state "X"`},
+			{Field: "categories.Q", Message: `category given for unknown state "Q"`},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := minimal()
+			_, err := itsm.NewLifecycle(d)
+			require.NoError(t, err, "the unbroken definition must be valid")
+			tc.change(&d)
+			l, err := itsm.NewLifecycle(d)
+			require.Nil(t, l)
+			require.ErrorIs(t, err, itsm.ErrValidation)
+			var ve *itsm.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, "lifecycle x", ve.Subject)
+			require.Equal(t, tc.want, ve.Fields)
+		})
+	}
+}
+
+func TestLifecycleCategoryAccessors(t *testing.T) {
+	t.Parallel()
+	l := lcTicketLifecycle(t)
+	want := map[lcTState]itsm.StateCategory{
+		lcStNew:        itsm.CategoryNew,
+		lcStAssigned:   itsm.CategoryActive,
+		lcStInProgress: itsm.CategoryActive,
+		lcStResolved:   itsm.CategoryResolved,
+		lcStClosed:     itsm.CategoryClosed,
+		lcStCancelled:  itsm.CategoryCancelled,
+	}
+	for s, c := range want {
+		require.Equal(t, c, l.Category(s), "state %s", s)
+		require.Equal(t, l.IsTerminal(s), l.Category(s).Terminal(), "state %s", s)
+	}
+	require.Zero(t, l.Category("Nowhere"))
+	require.Zero(t, l.Category(""))
+	require.Equal(t, want, l.Categories())
+
+	require.Equal(t, []lcTState{lcStNew}, l.StatesIn(itsm.CategoryNew))
+	require.Equal(t, []lcTState{lcStAssigned, lcStInProgress}, l.StatesIn(itsm.CategoryActive), "definition order")
+	require.Nil(t, l.StatesIn(itsm.CategoryPending), "no state in the category")
+	require.Equal(t, []lcTState{lcStResolved}, l.StatesIn(itsm.CategoryResolved))
+	require.Equal(t, []lcTState{lcStClosed}, l.StatesIn(itsm.CategoryClosed))
+	require.Equal(t, []lcTState{lcStCancelled}, l.StatesIn(itsm.CategoryCancelled))
+	require.Nil(t, l.StatesIn(0))
+	require.Nil(t, l.StatesIn(42))
+
+	// The categories partition the states.
+	var all []lcTState
+	for _, c := range itsm.StateCategories() {
+		all = append(all, l.StatesIn(c)...)
+	}
+	require.ElementsMatch(t, l.States(), all)
+
+	// The results are copies.
+	l.StatesIn(itsm.CategoryActive)[0] = "Changed"
+	m := l.Categories()
+	m[lcStNew] = itsm.CategoryPending
+	delete(m, lcStClosed)
+	require.Equal(t, []lcTState{lcStAssigned, lcStInProgress}, l.StatesIn(itsm.CategoryActive))
+	require.Equal(t, want, l.Categories())
+	require.Equal(t, itsm.CategoryNew, l.Category(lcStNew))
+
+	// The map lookup of a large lifecycle gives the same answers.
+	big := lcChain(t, 20)
+	require.Equal(t, itsm.CategoryNew, big.Category("S0"))
+	require.Equal(t, itsm.CategoryActive, big.Category("S12"))
+	require.Equal(t, itsm.CategoryClosed, big.Category("S20"))
+	require.Zero(t, big.Category("S21"))
+	require.Equal(t, []lcTState{"S20"}, big.StatesIn(itsm.CategoryClosed))
+	require.Len(t, big.StatesIn(itsm.CategoryActive), 19)
+	require.Len(t, big.Categories(), 21)
+}
+
 func TestMustNewLifecycle(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, lcTicketLifecycle(t).Mermaid(), itsm.MustNewLifecycle(lcTicketDefinition()).Mermaid())
@@ -286,6 +456,9 @@ func TestNewLifecycleReportsEveryProblem(t *testing.T) {
 		Initial:  "Done",
 		States:   []lcTState{"Open", "Done", "Open", "Lost"},
 		Terminal: []lcTState{"Done"},
+		Categories: map[lcTState]itsm.StateCategory{
+			"Open": itsm.CategoryActive, "Done": itsm.CategoryResolved, "Ghost": itsm.CategoryNew, "Attic": 9,
+		},
 		Transitions: []itsm.Transition[lcTState, lcTAction, *lcTicket]{
 			{Action: "finish", From: []lcTState{"Open"}, To: "Done", Guards: []itsm.Guard[*lcTicket]{{Name: ""}}},
 			{Action: "finish", From: []lcTState{"Open", "Done"}, To: "Nowhere"},
@@ -298,6 +471,10 @@ func TestNewLifecycleReportsEveryProblem(t *testing.T) {
 		{Field: "kind", Message: "must not be empty"},
 		{Field: "states[2]", Message: `duplicate state "Open"`},
 		{Field: "initial", Message: `state "Done" is terminal`},
+		{Field: "categories.Done", Message: `terminal state "Done" must be in category closed or cancelled, not resolved`},
+		{Field: "categories.Lost", Message: `state "Lost" has no category`},
+		{Field: "categories.Attic", Message: `category given for unknown state "Attic"`},
+		{Field: "categories.Ghost", Message: `category given for unknown state "Ghost"`},
 		{Field: "transitions[0].guards[0].name", Message: "must not be empty"},
 		{Field: "transitions[0].guards[0].check", Message: "must not be nil"},
 		{Field: "transitions[1].to", Message: `unknown state "Nowhere"`},
@@ -485,10 +662,11 @@ func lcCountingDefinition(calls *[2]atomic.Int32, refuse *[2]bool) itsm.Definiti
 		}
 	}
 	return itsm.Definition[lcTState, lcTAction, *lcTicket]{
-		Kind:     "counter",
-		Initial:  "A",
-		States:   []lcTState{"A", "B"},
-		Terminal: []lcTState{"B"},
+		Kind:       "counter",
+		Initial:    "A",
+		States:     []lcTState{"A", "B"},
+		Terminal:   []lcTState{"B"},
+		Categories: map[lcTState]itsm.StateCategory{"A": itsm.CategoryNew, "B": itsm.CategoryClosed},
 		Transitions: []itsm.Transition[lcTState, lcTAction, *lcTicket]{{
 			Action: "go", From: []lcTState{"A"}, To: "B",
 			Guards: []itsm.Guard[*lcTicket]{{Name: "g0", Check: guard(0)}, {Name: "g1", Check: guard(1)}},
@@ -554,11 +732,17 @@ func TestPermitted(t *testing.T) {
 // large enough that states and actions are looked up by map.
 func lcChain(t testing.TB, n int) *itsm.Lifecycle[lcTState, lcTAction, *lcTicket] {
 	t.Helper()
-	def := itsm.Definition[lcTState, lcTAction, *lcTicket]{Kind: "chain", Initial: "S0"}
+	def := itsm.Definition[lcTState, lcTAction, *lcTicket]{
+		Kind: "chain", Initial: "S0", Categories: map[lcTState]itsm.StateCategory{},
+	}
 	for i := 0; i <= n; i++ {
-		def.States = append(def.States, lcTState(fmt.Sprintf("S%d", i)))
+		s := lcTState(fmt.Sprintf("S%d", i))
+		def.States = append(def.States, s)
+		def.Categories[s] = itsm.CategoryActive
 	}
 	def.Terminal = []lcTState{def.States[n]}
+	def.Categories[def.States[0]] = itsm.CategoryNew
+	def.Categories[def.States[n]] = itsm.CategoryClosed
 	for i := 0; i < n; i++ {
 		def.Transitions = append(def.Transitions, itsm.Transition[lcTState, lcTAction, *lcTicket]{
 			Action: lcTAction(fmt.Sprintf("a%d", i)), From: []lcTState{def.States[i]}, To: def.States[i+1],
@@ -609,10 +793,12 @@ func TestFireAllocatesNothing(t *testing.T) {
 		{"roles, field and guards", func() { _, _ = l.Fire(rec, lcStInProgress, lcAcResolve, lcAgent) }},
 		{"Can", func() { _ = l.Can(rec, lcStInProgress, lcAcResolve, lcAgent) }},
 		{"AppendPermitted", func() { buf = l.AppendPermitted(buf[:0], rec, lcStInProgress, lcAgent) }},
+		{"Category", func() { _ = l.Category(lcStResolved) }},
 		{"map lookup", func() {
 			big := lcChain(t, 20)
 			f := func() { _, _ = big.Fire(nil, "S12", "a12", lcGuest) }
 			require.Zero(t, testing.AllocsPerRun(100, f))
+			require.Zero(t, testing.AllocsPerRun(100, func() { _ = big.Category("S12") }))
 		}},
 	}
 	for _, tc := range tests {
@@ -677,6 +863,10 @@ func TestMermaidGolden(t *testing.T) {
 		Initial:  "In Progress",
 		States:   []lcTState{"In Progress", "s0", "state", "Wait;ing", `Say "hi"`, "Done"},
 		Terminal: []lcTState{"Done"},
+		Categories: map[lcTState]itsm.StateCategory{
+			"In Progress": itsm.CategoryActive, "s0": itsm.CategoryActive, "state": itsm.CategoryPending,
+			"Wait;ing": itsm.CategoryPending, `Say "hi"`: itsm.CategoryResolved, "Done": itsm.CategoryClosed,
+		},
 		Transitions: []itsm.Transition[lcTState, lcTAction, *lcTicket]{
 			{Action: "to s0", From: []lcTState{"In Progress"}, To: "s0"},
 			{Action: "to state", From: []lcTState{"s0"}, To: "state", Roles: []itsm.Role{"a;b"}},
