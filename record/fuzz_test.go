@@ -1,0 +1,176 @@
+package record
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func FuzzParseCursor(f *testing.F) {
+	for _, c := range []Cursor{
+		{Order: ByOpened, At: t0, ID: "a"},
+		{Order: ByResolved, At: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), ID: "INC:1"},
+		{Order: ByClosed, At: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), ID: "ä"},
+		{Order: ByOpened, ID: "zero"},
+	} {
+		f.Add(c.String())
+	}
+	for _, raw := range []string{"1:0:0:0:a", "1:256:0:0:a", "1:0:-62135596801:0:a", "1:0:0:1000000000:a", "1:0:0:0:", "2:0:0:0:a", "1:+1:+0:+0::"} {
+		f.Add(base64.RawURLEncoding.EncodeToString([]byte(raw)))
+	}
+	f.Add("")
+	f.Add("!!")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCursor(s)
+		if err != nil {
+			if fieldsOf(t, err)[0] != "after" {
+				t.Fatalf("error %v is not for after", err)
+			}
+			return
+		}
+		if !c.Order.Valid() || c.ID == "" || !validInstant(c.At) || c.At.Location() != time.UTC {
+			t.Fatalf("ParseCursor(%q) = %+v", s, c)
+		}
+		again, err := ParseCursor(c.String())
+		if err != nil {
+			t.Fatalf("re-encoded cursor %q of %+v does not parse: %v", c.String(), c, err)
+		}
+		if again != c {
+			t.Fatalf("cursor %+v came back as %+v", c, again)
+		}
+	})
+}
+
+func FuzzValueJSON(f *testing.F) {
+	for _, s := range []string{
+		`"text"`, `""`, `"\u00e4\ud83d\ude00"`, `"\ud800"`, "\"\xff\"", `0`, `-0`, `-9223372036854775808`, `9223372036854775807`,
+		`9223372036854775808`, `true`, `false`, `null`, `1.5`, `1e3`, `{}`, `[]`, ` 7 `, `007`, `"a" "b"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v Value
+		if err := v.UnmarshalJSON(b); err != nil {
+			return
+		}
+		if v.IsZero() {
+			t.Fatalf("%q decoded to no value", b)
+		}
+		out, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("%q decoded to %#v, which does not encode: %v", b, v, err)
+		}
+		var again Value
+		if err := json.Unmarshal(out, &again); err != nil {
+			t.Fatalf("%q re-encoded as %s, which does not decode: %v", b, out, err)
+		}
+		if !again.Equal(v) {
+			t.Fatalf("%q decoded to %#v, re-encoded as %s and decoded to %#v", b, v, out, again)
+		}
+	})
+}
+
+func FuzzParseDocument(f *testing.F) {
+	full, err := validTicket().Document()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(full)
+	for _, s := range []string{
+		`{}`,
+		`{"kind":"ticket","id":"1","number":"TKT1","state":"new","state_category":"new","opened_at":"2026-01-01T00:00:00Z"}`,
+		`{"kind":"ticket","id":"1","number":"TKT1","state":"new","state_category":"NEW","opened_at":"2026-01-01T10:00:00+01:00",
+		  "priority":"P1","impact":"high","urgency":"4","attrs":{"a":1,"b":"x","c":true},"body":{ "x" : [1, 2] },
+		  "parent":{"kind":"ticket","id":"2"},"requester":{"id":"bob","roles":["r"]},"watchers":[],"config_items":["a"]}`,
+		`{"kind":"ticket","opened_at":"0000-01-01T00:30:00+01:00","body":null}`,
+		`{"kind":"ticket","opened_at":"1900-01-01T12:00:00+00:19","body":"\u003c"}`,
+		`{"KIND":"x","Kind":"y","attrs":{"a":null}}`,
+		`{"body":"\ud800"}`,
+		`{"title":"\u0000"}`,
+		`[]`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		rec, err := ParseDocument(doc)
+		if err != nil {
+			return
+		}
+		valid := CheckKeys(rec) == nil
+		out, err := rec.Document()
+		if err != nil {
+			if valid {
+				t.Fatalf("%q parsed to a record that passes CheckKeys but does not encode: %v", doc, err)
+			}
+			return
+		}
+		again, err := ParseDocument(out)
+		if err != nil {
+			t.Fatalf("%q re-encoded as %q, which does not parse: %v", doc, out, err)
+		}
+		if diff := cmp.Diff(rec, again, cmpRecord...); diff != "" {
+			t.Fatalf("%q re-encoded as %q parses differently (-first +second):\n%s", doc, out, diff)
+		}
+		if valid != (CheckKeys(again) == nil) {
+			t.Fatalf("CheckKeys changed its mind after a round trip of %q", doc)
+		}
+		// The document is a fixed point.
+		out2, err := again.Document()
+		if err != nil || string(out2) != string(out) {
+			t.Fatalf("document %q encodes again as %q (%v)", out, out2, err)
+		}
+	})
+}
+
+func FuzzSchemaDefJSON(f *testing.F) {
+	def, err := json.Marshal(ticketDef())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(def)
+	for _, s := range []string{
+		`{}`,
+		`{"kind":"x","prefix":"X","states":[{"name":"a","category":"new"}]}`,
+		`{"kind":"x","prefix":"X","states":[{"name":"a","category":"new"},{"name":"a","category":"done"}],
+		  "attributes":[{"name":"c","type":"choice","choices":["a","a",""]},{"name":"c","type":"int","choices":["1"]}]}`,
+		`{"kind":"x","attributes":[{"name":"t","type":"bogus"}]}`,
+		`{"states":null,"attributes":[null]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var def SchemaDef
+		if json.Unmarshal(b, &def) != nil {
+			return
+		}
+		s, err := NewSchema(def)
+		if err != nil {
+			fieldsOf(t, err)
+			return
+		}
+		// A valid schema rebuilds from its own definition, through JSON.
+		out, err := json.Marshal(s.Def())
+		if err != nil {
+			t.Fatalf("schema of %q does not encode: %v", b, err)
+		}
+		var back SchemaDef
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("schema JSON %q does not decode: %v", out, err)
+		}
+		s2, err := NewSchema(back)
+		if err != nil {
+			t.Fatalf("schema JSON %q is refused: %v", out, err)
+		}
+		if diff := cmp.Diff(s.Def(), s2.Def(), cmpRecord...); diff != "" {
+			t.Fatalf("schema changed through JSON:\n%s", diff)
+		}
+		for _, st := range s.States() {
+			if c, ok := s.Category(st.Name); !ok || !c.Valid() {
+				t.Fatalf("state %q has category %v, %v", st.Name, c, ok)
+			}
+		}
+	})
+}
