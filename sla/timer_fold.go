@@ -8,7 +8,8 @@ import (
 // Status returns the status of the timer's current cycle at now. Only
 // events at or before now count, so Status(t) for an earlier t replays the
 // past. It is a pure function of the history, the calendar and now, runs in
-// time linear in the number of events and does not allocate.
+// time linear in the number of events and does not allocate. Before the
+// first cycle starts it is the zero Status, whose stage is pending.
 //
 // Status panics if the timer has no calendar, which happens only for a
 // timer decoded from JSON and not yet bound with Bind.
@@ -22,7 +23,8 @@ func (t *Timer) Status(now time.Time) Status {
 		}
 	}
 	if c < 0 {
-		return Status{Stage: StagePending, Target: t.target, Priority: t.priority}
+		// No cycle has started: no target, priority or thresholds yet.
+		return Status{Stage: StagePending}
 	}
 	return t.fold(c, n, time.Time{}, now)
 }

@@ -381,6 +381,22 @@ func TestTimerCycles(t *testing.T) {
 	})
 }
 
+// A pending status is the zero Status: no cycle has started, so it has
+// no target, priority or thresholds, and it does not pair the timer's
+// target with a TargetBusiness of zero (regression: it used to carry the
+// timer's target and priority).
+func TestTimerPendingStatusIsZero(t *testing.T) {
+	t.Parallel()
+	tm := timerOn(t, timerTestCal(t, "us-9-5"), "PT4H")
+	require.Equal(t, Status{}, tm.Status(novNY(23, 9, 0)), "not started")
+	require.NoError(t, tm.Start(novNY(23, 10, 0)))
+	require.Equal(t, Status{}, tm.Status(novNY(23, 9, 0)), "before the start")
+	s := tm.Status(novNY(23, 10, 0))
+	require.Equal(t, itsm.Priority(3), s.Priority)
+	require.Equal(t, MustParseTarget("PT4H"), s.Target)
+	require.Equal(t, 4*time.Hour, s.TargetBusiness)
+}
+
 func TestTimerRetroactive(t *testing.T) {
 	t.Parallel()
 	cal := timerTestCal(t, "us-9-5")
