@@ -4,20 +4,21 @@ import (
 	"context"
 	"time"
 
-	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 )
 
 // Crossing is one threshold of one SLA timer cycle that has been reached:
 // a warning (such as 75 % of the target) or the breach. A wake-up worker
-// records each crossing once, keyed by IncidentID, TimerID, Cycle and
+// records each crossing once, keyed by Record, TimerID, Cycle and
 // BasisPoints, and hands it to a CrossingHook.
 type Crossing struct {
-	TimerID    string     `json:"timer_id"`
-	IncidentID string     `json:"incident_id"`
-	Policy     string     `json:"policy"`
-	Metric     sla.Metric `json:"metric"`
-	// Cycle is the timer cycle, from 1; a reopened incident's new cycle
+	// Record is the record the timer measures.
+	Record  record.Ref `json:"record"`
+	TimerID string     `json:"timer_id"`
+	Policy  string     `json:"policy"`
+	Metric  sla.Metric `json:"metric"`
+	// Cycle is the timer cycle, from 1; a reopened record's new cycle
 	// crosses its thresholds afresh.
 	Cycle int `json:"cycle"`
 	// BasisPoints is the threshold in hundredths of a percent: 7500 is
@@ -40,7 +41,7 @@ type CrossingHook func(ctx context.Context, c Crossing) error
 // Crossings returns the thresholds of the timer's current cycle that are
 // reached at now, in increasing order. The timer must have its calendar
 // bound.
-func Crossings(rec incident.TimerRecord, now time.Time) []Crossing {
+func Crossings(rec record.TimerRecord, now time.Time) []Crossing {
 	st := rec.Timer.Status(now)
 	var out []Crossing
 	for _, th := range st.Thresholds[:st.NumThresholds] {
@@ -52,7 +53,7 @@ func Crossings(rec incident.TimerRecord, now time.Time) []Crossing {
 			at = st.BreachedAt
 		}
 		out = append(out, Crossing{
-			TimerID: rec.ID, IncidentID: rec.IncidentID,
+			Record: rec.Record, TimerID: rec.ID,
 			Policy: rec.Timer.Policy(), Metric: rec.Timer.Metric(),
 			Cycle: st.Cycle, BasisPoints: th.BasisPoints, At: at,
 		})

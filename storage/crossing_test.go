@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/itsm/itsmtest"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 	"github.com/itsmkit/itsmkit/storage"
 )
@@ -22,13 +22,14 @@ func TestCrossings(t *testing.T) {
 	tm, err := sla.NewTimer(sla.AlwaysOpen(time.UTC), sla.BusinessTime(4*time.Hour), nil, "gold", sla.MetricResolution, itsm.PriorityHigh)
 	require.NoError(t, err)
 	require.NoError(t, tm.Start(start))
-	rec := incident.TimerRecord{ID: "t1", IncidentID: "i1", Timer: tm}
+	ref := record.Ref{Kind: "incident", ID: "i1"}
+	rec := record.TimerRecord{Record: ref, ID: "t1", Timer: tm}
 
 	require.Empty(t, storage.Crossings(rec, start.Add(time.Hour)))
 	got := storage.Crossings(rec, start.Add(3*time.Hour))
 	require.Equal(t, []storage.Crossing{
-		{TimerID: "t1", IncidentID: "i1", Policy: "gold", Metric: sla.MetricResolution, Cycle: 1, BasisPoints: 5000, At: start.Add(2 * time.Hour)},
-		{TimerID: "t1", IncidentID: "i1", Policy: "gold", Metric: sla.MetricResolution, Cycle: 1, BasisPoints: 7500, At: start.Add(3 * time.Hour)},
+		{Record: ref, TimerID: "t1", Policy: "gold", Metric: sla.MetricResolution, Cycle: 1, BasisPoints: 5000, At: start.Add(2 * time.Hour)},
+		{Record: ref, TimerID: "t1", Policy: "gold", Metric: sla.MetricResolution, Cycle: 1, BasisPoints: 7500, At: start.Add(3 * time.Hour)},
 	}, got)
 	got = storage.Crossings(rec, start.Add(5*time.Hour))
 	require.Len(t, got, 3)
