@@ -8,269 +8,256 @@ import (
 	"sync"
 	"time"
 
-	"github.com/itsmkit/itsmkit/incident"
-	"github.com/itsmkit/itsmkit/itsm"
-	"github.com/itsmkit/itsmkit/storage"
 	"github.com/stretchr/testify/require"
+
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/storage"
 )
 
-var childrenTests = []test{
-	{"OldestFirst", func(e env) {
-		parent, other := fixture(1), fixture(2)
-		kids := []*incident.Incident{fixture(3), fixture(4), fixture(5), fixture(6)}
-		kids[0].OpenedAt = t0.Add(time.Hour) // opened last
-		kids[1].OpenedAt = t0.Add(-time.Hour)
-		kids[2].OpenedAt, kids[3].OpenedAt = t0, t0 // tie: ID decides
-		for _, k := range kids {
-			k.ParentID = parent.ID
-		}
-		stranger := fixture(7)
-		stranger.ParentID = other.ID
-		e.create(parent, other, kids[0], stranger, kids[3], kids[1], kids[2])
-		got, err := e.store.Children(e.ctx, parent.ID)
-		require.NoError(e.t, err)
-		require.Equal(e.t, []string{kids[1].ID, kids[2].ID, kids[3].ID, kids[0].ID}, ids(got))
-		requireIncident(e.t, kids[1], got[0])
-	}},
-	{"None", func(e env) {
-		e.create(fixture(1))
-		got, err := e.store.Children(e.ctx, fixture(1).ID)
-		require.NoError(e.t, err)
-		require.Empty(e.t, got)
-		got, err = e.store.Children(e.ctx, "inc-missing")
-		require.NoError(e.t, err)
-		require.Empty(e.t, got)
-	}},
-}
-
-var resolvedTests = []test{
-	{"OldestResolutionFirst", func(e env) {
-		resolved := func(n int, at time.Time) *incident.Incident {
-			inc := fixture(n)
-			inc.State, inc.ResolvedAt = incident.Resolved, at
-			return inc
-		}
-		cutoff := t0.Add(10 * time.Hour)
-		a := resolved(1, t0.Add(3*time.Hour))
-		b := resolved(2, t0.Add(time.Hour)) // oldest resolution
-		c := resolved(3, t0.Add(3*time.Hour))
-		e.create(c, a, b)
-		get := func(limit int) []string {
-			got, err := e.store.ResolvedBefore(e.ctx, cutoff, limit)
-			require.NoError(e.t, err)
-			return ids(got)
-		}
-		require.Equal(e.t, []string{b.ID, a.ID, c.ID}, get(10))
-		require.Equal(e.t, []string{b.ID, a.ID}, get(2))
-		got, err := e.store.ResolvedBefore(e.ctx, cutoff, 1)
-		require.NoError(e.t, err)
-		require.Len(e.t, got, 1)
-		requireIncident(e.t, b, got[0])
-		got, err = e.store.ResolvedBefore(e.ctx, t0, 10)
-		require.NoError(e.t, err)
-		require.Empty(e.t, got)
-	}},
-	{"Selection", func(e env) {
-		// Selection goes by ResolvedAt, ClosedAt and Major, never by the
-		// state's name, so custom lifecycles work.
-		cutoff := t0.Add(10 * time.Hour)
-		inc := func(n int, resolvedAt time.Time, edit func(*incident.Incident)) *incident.Incident {
-			i := fixture(n)
-			i.State, i.ResolvedAt = incident.Resolved, resolvedAt
-			if edit != nil {
-				edit(i)
-			}
-			return i
-		}
-		keep := []*incident.Incident{
-			inc(1, t0, nil),
-			inc(2, t0.Add(time.Hour), func(i *incident.Incident) { i.State = "fixed" }), // a custom state
-		}
-		skip := []*incident.Incident{
-			inc(3, cutoff, nil),                // not before the cutoff
-			inc(4, cutoff.Add(time.Hour), nil), // after it
-			inc(5, t0, func(i *incident.Incident) { i.State, i.ClosedAt = incident.Closed, t0.Add(time.Hour) }),
-			inc(6, t0, func(i *incident.Incident) { i.ClosedAt = t0.Add(time.Hour) }), // closed, whatever the state says
-			inc(7, t0, func(i *incident.Incident) { i.Major = true }),
-			inc(8, time.Time{}, nil), // state resolved but no resolution time
-			fixture(9),               // open
-		}
-		e.create(append(slices.Clone(skip), keep...)...)
-		got, err := e.store.ResolvedBefore(e.ctx, cutoff, 100)
-		require.NoError(e.t, err)
-		require.Equal(e.t, ids(keep), ids(got))
-		e.tx(func(ctx context.Context, tx incident.Tx) {
-			got, err := tx.ResolvedBefore(ctx, cutoff, 100)
-			require.NoError(e.t, err)
-			require.Equal(e.t, ids(keep), ids(got))
-		})
-	}},
-}
-
-var numberTests = []test{
-	{"PerKindFromOne", func(e env) {
+var numberChecks = []check{
+	{"PerKindFromOne", func(e *env) {
+		mine, theirs := e.gen.kind(), e.other.Kind()
 		var got []int64
-		e.tx(func(ctx context.Context, tx incident.Tx) {
-			for _, kind := range []string{incident.Kind, incident.Kind, "problem", incident.Kind, "problem"} {
+		e.tx(func(ctx context.Context, tx record.Tx) {
+			for _, kind := range []string{mine, mine, theirs, mine, theirs} {
 				n, err := tx.NextNumber(ctx, kind)
 				require.NoError(e.t, err)
 				got = append(got, n)
 			}
 		})
 		require.Equal(e.t, []int64{1, 2, 1, 3, 2}, got)
-		e.tx(func(ctx context.Context, tx incident.Tx) {
-			n, err := tx.NextNumber(ctx, incident.Kind)
+		e.tx(func(ctx context.Context, tx record.Tx) {
+			n, err := tx.NextNumber(ctx, mine)
 			require.NoError(e.t, err)
 			require.Equal(e.t, int64(4), n, "sequences continue across transactions")
 		})
 	}},
-	{"UniqueAfterRollback", func(e env) {
+	{"GrowsAfterRollback", func(e *env) {
 		var seen []int64
 		next := func(fail bool) error {
-			return e.store.InTx(e.ctx, func(ctx context.Context, tx incident.Tx) error {
-				n, err := tx.NextNumber(ctx, incident.Kind)
+			return e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) error {
+				n, err := tx.NextNumber(ctx, e.gen.kind())
 				require.NoError(e.t, err)
 				seen = append(seen, n)
 				if fail {
-					return errors.New("storagetest: roll back")
+					return errRollback
 				}
 				return nil
 			})
 		}
 		require.NoError(e.t, next(false))
-		require.Error(e.t, next(true))
+		require.ErrorIs(e.t, next(true), errRollback)
 		require.NoError(e.t, next(false))
 		require.Equal(e.t, int64(1), seen[0])
-		require.Greater(e.t, seen[2], seen[0], "numbers grow")
-		// A rollback may leave a gap but must never hand out a committed
+		// A rollback may leave a gap but never hands out a committed
 		// number again.
-		require.NotEqual(e.t, seen[0], seen[2])
+		require.Greater(e.t, seen[2], seen[0], "numbers grow")
 	}},
-	{"UniqueUnderConcurrency", func(e env) {
-		// Each transaction takes a number and creates an incident with
-		// it. A store may refuse a transaction with itsm.ErrConflict or
-		// storage.ErrRetryable (a serialization failure), but the numbers
-		// of the committed ones must all differ.
+	{"UniqueUnderConcurrency", func(e *env) {
+		// Each transaction takes a number and creates a record with it.
+		// A store may refuse a transaction with storage.ErrRetryable (a
+		// serialization failure), but the numbers of the committed ones
+		// all differ.
 		const workers, each = 8, 10
 		var (
-			mu        sync.Mutex
-			got       []int64
-			conflicts int
-			others    []error
-			wg        sync.WaitGroup
+			mu     sync.Mutex
+			got    []int64
+			failed int
+			errs   []error
+			wg     sync.WaitGroup
 		)
 		for w := range workers {
 			wg.Go(func() {
 				for i := range each {
 					var n int64
-					err := e.store.InTx(e.ctx, func(ctx context.Context, tx incident.Tx) (err error) {
-						if n, err = tx.NextNumber(ctx, incident.Kind); err != nil {
+					err := e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) (err error) {
+						if n, err = tx.NextNumber(ctx, e.gen.kind()); err != nil {
 							return err
 						}
-						inc := fixture(1)
-						inc.ID, inc.Number = fmt.Sprintf("inc-w%d-%d", w, i), fmt.Sprintf("INC-W%d-%d", w, i)
-						return tx.Create(ctx, inc)
+						rec := e.gen.record(w*each + i)
+						rec.Number = fmt.Sprintf("%s%07d", e.schema.Prefix(), n)
+						return tx.Create(ctx, rec)
 					})
 					mu.Lock()
 					switch {
 					case err == nil:
 						got = append(got, n)
-					case errors.Is(err, itsm.ErrConflict), storage.IsRetryable(err):
-						conflicts++
+					case storage.IsRetryable(err):
+						failed++
 					default:
-						others = append(others, err)
+						errs = append(errs, err)
 					}
 					mu.Unlock()
 				}
 			})
 		}
 		wg.Wait()
-		require.Empty(e.t, others)
+		require.Empty(e.t, errs)
 		require.NotEmpty(e.t, got)
-		require.Equal(e.t, workers*each, len(got)+conflicts)
+		require.Equal(e.t, workers*each, len(got)+failed)
 		slices.Sort(got)
 		require.Len(e.t, slices.Compact(slices.Clone(got)), len(got), "a number was handed out twice: %v", got)
-		page, err := e.store.List(e.ctx, incident.Query{Limit: incident.MaxPageSize})
-		require.NoError(e.t, err)
-		require.Len(e.t, page.Incidents, len(got), "every committed transaction kept its incident")
+		require.Len(e.t, e.listAll(e.store, e.gen.kind()), len(got), "every committed transaction kept its record")
 	}},
 }
 
-var concurrencyTests = []test{
-	{"NoLostUpdates", func(e env) {
-		inc := fixture(1)
-		e.create(inc)
+var concurrencyChecks = []check{
+	{"OneVersionOneWinner", func(e *env) {
+		// Updates based on one version race: exactly one wins, the
+		// others get an *itsm.ConflictError and leave nothing behind.
+		rec := e.fixture(1)
+		e.create(rec)
 		const workers = 16
 		var (
 			mu        sync.Mutex
 			won       []int
 			conflicts int
-			others    []error
+			errs      []error
 			start     = make(chan struct{})
 			wg        sync.WaitGroup
 		)
 		for w := range workers {
+			cur := rec.Clone() // every worker starts from version 1
 			wg.Go(func() {
 				<-start
-				// Read outside the transaction, then update based on that
-				// read: the optimistic check must catch every stale write.
-				cur, err := e.store.Get(e.ctx, inc.ID)
-				if err == nil {
-					cur.Journal = append(cur.Journal, incident.Entry{Kind: incident.WorkNote, Author: "worker", At: t0, Text: fmt.Sprint("worker ", w)})
-					cur.UpdatedAt = t0.Add(time.Duration(w) * time.Second)
-					err = e.store.InTx(e.ctx, func(ctx context.Context, tx incident.Tx) error {
-						if err := tx.Update(ctx, cur); err != nil {
-							return err
-						}
-						return tx.AppendEvents(ctx, event(inc.ID, fmt.Sprint("note-", w), t0))
-					})
-				}
+				cur.Title = fmt.Sprint("worker ", w)
+				err := e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) error {
+					if err := tx.Update(ctx, cur); err != nil {
+						return err
+					}
+					if err := tx.AppendJournal(ctx, cur.Ref(), entry(record.WorkNote, "worker", t0, cur.Title)); err != nil {
+						return err
+					}
+					return tx.AppendEvents(ctx, event(cur.Ref(), fmt.Sprint("note-", w), t0))
+				})
 				mu.Lock()
 				defer mu.Unlock()
+				var ce *itsm.ConflictError
 				switch {
 				case err == nil:
 					won = append(won, w)
-				case errors.Is(err, itsm.ErrConflict):
-					var ce *itsm.ConflictError
-					if !errors.As(err, &ce) {
-						others = append(others, fmt.Errorf("conflict is not an *itsm.ConflictError: %w", err))
-					}
+				case errors.As(err, &ce):
 					conflicts++
 				default:
-					others = append(others, err)
+					errs = append(errs, err)
 				}
 			})
 		}
 		close(start)
 		wg.Wait()
-		require.Empty(e.t, others)
-		require.NotEmpty(e.t, won, "at least one update must succeed")
-		require.Equal(e.t, workers, len(won)+conflicts)
+		require.Empty(e.t, errs, "every loser gets an *itsm.ConflictError")
+		require.Len(e.t, won, 1, "exactly one update wins")
+		require.Equal(e.t, workers-1, conflicts)
 
-		final := e.get(inc.ID)
-		require.Equal(e.t, int64(1+len(won)), final.Version, "one version per successful update")
-		require.Len(e.t, final.Journal, 1+len(won), "no successful update may be lost")
-		for _, w := range won {
-			require.True(e.t, slices.ContainsFunc(final.Journal, func(en incident.Entry) bool { return en.Text == fmt.Sprint("worker ", w) }),
-				"the journal entry of worker %d was lost", w)
-		}
-		hist, err := e.store.History(e.ctx, inc.ID)
-		require.NoError(e.t, err)
-		require.Len(e.t, hist, len(won), "only successful transactions leave events")
-		for i, ev := range hist {
-			require.Equal(e.t, int64(i+1), ev.Sequence)
-		}
+		final := e.get(rec.Ref())
+		require.Equal(e.t, int64(2), final.Version)
+		require.Equal(e.t, fmt.Sprint("worker ", won[0]), final.Title)
+		e.requireJournal(e.ctx, e.store, rec.Ref(), entry(record.WorkNote, "worker", t0, final.Title))
+		e.requireHistory(rec.Ref(), event(rec.Ref(), fmt.Sprint("note-", won[0]), t0))
+		msgs, _ := e.readOutbox(e.store, "", 100, 1)
+		require.Len(e.t, msgs, 1, "only the winner's event is in the outbox")
 	}},
-	{"ReadsDuringWrites", func(e env) {
-		// Readers running while transactions commit must always see a
-		// committed incident whole: its journal length matches its version.
-		inc := fixture(1)
-		e.create(inc)
+	{"SameIDOneWinner", func(e *env) {
+		const workers = 8
+		var (
+			mu        sync.Mutex
+			won       []int
+			conflicts int
+			errs      []error
+			start     = make(chan struct{})
+			wg        sync.WaitGroup
+		)
+		for w := range workers {
+			rec := e.fixture(w)
+			rec.ID = "st-contested"
+			wg.Go(func() {
+				<-start
+				err := e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) error { return tx.Create(ctx, rec) })
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won = append(won, w)
+				case errors.Is(err, itsm.ErrConflict), storage.IsRetryable(err):
+					conflicts++
+				default:
+					errs = append(errs, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		require.Empty(e.t, errs)
+		require.Len(e.t, won, 1, "exactly one create wins")
+		require.Equal(e.t, e.gen.number(won[0]), e.get(record.Ref{Kind: e.gen.kind(), ID: "st-contested"}).Number)
+		require.Len(e.t, e.listAll(e.store, e.gen.kind()), 1)
+	}},
+	{"DisjointWritesAllCommit", func(e *env) {
+		// Transactions on different records do not conflict; a store may
+		// ask for a retry, and then the retry commits.
+		const workers, each = 6, 5
+		recs := make([]*record.Record, workers)
+		for w := range recs {
+			recs[w] = e.fixture(w)
+		}
+		e.create(recs...)
+		var (
+			mu   sync.Mutex
+			errs []error
+			wg   sync.WaitGroup
+		)
+		for w, rec := range recs {
+			wg.Go(func() {
+				cur := rec.Clone()
+				for i := 0; i < each; {
+					next := cur.Clone()
+					next.Title = fmt.Sprint("update ", i)
+					err := e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) error {
+						if err := tx.Update(ctx, next); err != nil {
+							return err
+						}
+						return tx.AppendEvents(ctx, event(next.Ref(), fmt.Sprint("edit-", w, "-", i), t0))
+					})
+					switch {
+					case err == nil:
+						cur = next
+						i++
+					case storage.IsRetryable(err):
+					default:
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		require.Empty(e.t, errs)
+		for _, rec := range recs {
+			got := e.get(rec.Ref())
+			require.Equal(e.t, int64(1+each), got.Version)
+			hist, err := e.store.History(e.ctx, rec.Ref())
+			require.NoError(e.t, err)
+			require.Len(e.t, hist, each)
+		}
+		msgs, _ := e.readOutbox(e.store, "", 100, workers*each)
+		require.Len(e.t, msgs, workers*each)
+	}},
+	{"ReadsDuringWrites", func(e *env) {
+		// Readers running while transactions commit always see a
+		// committed record whole: its title names its version.
+		rec := e.fixture(1)
+		rec.Title = "v1"
+		e.create(rec)
 		const writes = 20
 		done := make(chan struct{})
-		var wg sync.WaitGroup
-		var bad []string
-		var mu sync.Mutex
+		var (
+			wg  sync.WaitGroup
+			mu  sync.Mutex
+			bad []string
+		)
 		for range 4 {
 			wg.Go(func() {
 				for {
@@ -279,9 +266,16 @@ var concurrencyTests = []test{
 						return
 					default:
 					}
-					got, err := e.store.Get(e.ctx, inc.ID)
-					if err == nil && int64(len(got.Journal)) != got.Version {
-						err = fmt.Errorf("version %d with %d journal entries", got.Version, len(got.Journal))
+					got, err := e.store.Get(e.ctx, rec.Ref())
+					if err == nil && got.Title != fmt.Sprint("v", got.Version) {
+						err = fmt.Errorf("version %d with title %q", got.Version, got.Title)
+					}
+					if err == nil {
+						var page record.Page
+						page, err = e.store.List(e.ctx, record.Query{Kind: rec.Kind})
+						if err == nil && (len(page.Records) != 1 || page.Records[0].Title != fmt.Sprint("v", page.Records[0].Version)) {
+							err = fmt.Errorf("a list of %d records, or with a torn one", len(page.Records))
+						}
 					}
 					if err != nil {
 						mu.Lock()
@@ -292,14 +286,98 @@ var concurrencyTests = []test{
 				}
 			})
 		}
-		cur := inc.Clone()
-		for i := range writes {
-			cur.Journal = append(cur.Journal, incident.Entry{Kind: incident.Comment, Author: "dave", At: t0, Text: fmt.Sprint(i)})
-			e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.Update(ctx, cur)) })
+		cur := rec.Clone()
+		for range writes {
+			cur.Title = fmt.Sprint("v", cur.Version+1)
+			cur.UpdatedAt = cur.UpdatedAt.Add(time.Second)
+			e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.Update(ctx, cur)) })
 		}
 		close(done)
 		wg.Wait()
 		require.Empty(e.t, bad)
-		require.Equal(e.t, int64(1+writes), e.get(inc.ID).Version)
+		require.Equal(e.t, int64(1+writes), e.get(rec.Ref()).Version)
+	}},
+}
+
+// declared returns a schema of a kind only the Declare checks use.
+func declared(kind string, attrs ...record.Attribute) *record.Schema {
+	return record.MustNewSchema(record.SchemaDef{
+		Kind:   kind,
+		Prefix: "STD",
+		States: []record.StateDef{
+			{Name: "open", Category: itsm.CategoryNew},
+			{Name: "closed", Category: itsm.CategoryClosed},
+		},
+		Attributes: attrs,
+	})
+}
+
+var declareChecks = []check{
+	{"Nil", func(e *env) {
+		fresh := declared("storagetest_fresh")
+		requireValidation(e.t, e.store.Declare(e.ctx, nil))
+		requireValidation(e.t, e.store.Declare(e.ctx, fresh, nil))
+		// Nothing of the refused call is declared.
+		rec := newGen(fresh, 3).record(1)
+		err := e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) error { return tx.Create(ctx, rec) })
+		requireValidation(e.t, err, "a record of a kind whose declaration was refused")
+		_, err = e.store.List(e.ctx, record.Query{Kind: fresh.Kind()})
+		requireValidation(e.t, err, "a query of a kind whose declaration was refused")
+		require.NoError(e.t, e.store.Declare(e.ctx), "declaring nothing is not an error")
+	}},
+	{"Redeclare", func(e *env) {
+		// Declaring a kind again replaces its schema: an application
+		// adds an attribute, and later drops it.
+		const kind = "storagetest_redeclared"
+		size := record.Attribute{Name: "size", Type: record.AttrInt, Filterable: true}
+		colour := record.Attribute{Name: "colour", Type: record.AttrChoice, Choices: []string{"red", "blue"}, Filterable: true}
+		v1 := declared(kind, size)
+		require.NoError(e.t, e.store.Declare(e.ctx, v1))
+		g1 := newGen(v1, 3)
+		small := g1.record(1)
+		small.Attrs = map[string]record.Value{"size": record.Int(3)}
+		e.create(small)
+		red := g1.record(2)
+		red.Attrs = map[string]record.Value{"size": record.Int(5), "colour": record.Text("red")}
+		err := e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) error { return tx.Create(ctx, red) })
+		requireValidation(e.t, err, "an undeclared attribute")
+		byColour := record.Query{Kind: kind, Attrs: []record.AttrFilter{{Name: "colour", In: []record.Value{record.Text("red")}}}}
+		_, err = e.store.List(e.ctx, byColour)
+		requireValidation(e.t, err, "a filter on an undeclared attribute")
+
+		require.NoError(e.t, e.store.Declare(e.ctx, declared(kind, size, colour)))
+		e.create(red)
+		list := func(q record.Query) []record.Ref {
+			page, err := e.store.List(e.ctx, q)
+			require.NoError(e.t, err)
+			return refs(page.Records)
+		}
+		require.Equal(e.t, []record.Ref{red.Ref()}, list(byColour))
+		bySize := record.Query{Kind: kind, Attrs: []record.AttrFilter{{Name: "size", Min: record.Int(3)}}}
+		require.Equal(e.t, []record.Ref{small.Ref(), red.Ref()}, list(bySize))
+		requireRecord(e.t, small, e.get(small.Ref()))
+
+		require.NoError(e.t, e.store.Declare(e.ctx, declared(kind, size)))
+		_, err = e.store.List(e.ctx, byColour)
+		requireValidation(e.t, err, "a filter on an attribute no longer declared")
+		require.Equal(e.t, []record.Ref{small.Ref(), red.Ref()}, list(bySize))
+		require.Equal(e.t, []record.Ref{small.Ref()}, list(record.Query{Kind: kind, Attrs: []record.AttrFilter{{Name: "size", Max: record.Int(4)}}}))
+	}},
+	{"Again", func(e *env) {
+		// Declaring the same schemas again changes nothing.
+		rec := e.fixture(1)
+		e.create(rec)
+		require.NoError(e.t, e.store.Declare(e.ctx, e.schema, e.other))
+		require.NoError(e.t, e.store.Declare(e.ctx, e.schema))
+		requireRecord(e.t, rec, e.get(rec.Ref()))
+		require.Equal(e.t, []record.Ref{rec.Ref()}, refs(e.listAll(e.store, rec.Kind)))
+	}},
+	{"Several", func(e *env) {
+		a, b := declared("storagetest_a"), declared("storagetest_b")
+		require.NoError(e.t, e.store.Declare(e.ctx, a, b))
+		ra, rb := newGen(a, 3).record(1), newGen(b, 3).record(1)
+		e.create(ra, rb)
+		require.Equal(e.t, []record.Ref{ra.Ref()}, refs(e.listAll(e.store, a.Kind())))
+		require.Equal(e.t, []record.Ref{rb.Ref()}, refs(e.listAll(e.store, b.Kind())))
 	}},
 }

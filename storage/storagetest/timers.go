@@ -2,190 +2,288 @@ package storagetest
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/itsmkit/itsmkit/incident"
-	"github.com/itsmkit/itsmkit/itsm"
-	"github.com/itsmkit/itsmkit/sla"
 	"github.com/stretchr/testify/require"
+
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/sla"
 )
 
 // weekdays returns a named Monday-to-Friday 09:00–17:00 UTC calendar.
-func weekdays(e env) *sla.Calendar {
+func weekdays() *sla.Calendar {
 	day := []sla.Interval{{"09:00", "17:00"}}
 	cal, err := sla.NewCalendar(sla.CalendarSpec{
 		Name: "weekdays", TimeZone: "UTC",
 		Hours: map[string][]sla.Interval{"mon": day, "tue": day, "wed": day, "thu": day, "fri": day},
 	})
-	require.NoError(e.t, err)
+	must(err)
 	return cal
 }
 
 // richTimer returns a 24×7 timer with every kind of event but cancel.
-func richTimer(e env) *sla.Timer {
-	tm := newTimer(e.t, 8*time.Hour, t0)
-	require.NoError(e.t, tm.Pause(t0.Add(time.Hour), "awaiting caller"))
-	require.NoError(e.t, tm.Resume(t0.Add(3*time.Hour), "caller replied"))
-	require.NoError(e.t, tm.Retarget(t0.Add(4*time.Hour), sla.BusinessTime(4*time.Hour), itsm.PriorityCritical, "priority raised"))
-	require.NoError(e.t, tm.Stop(t0.Add(5*time.Hour), "resolved"))
-	require.NoError(e.t, tm.Reset(t0.Add(6*time.Hour), sla.Target{}, 0, "reopened"))
+func richTimer() *sla.Timer {
+	tm := newTimer("gold", sla.MetricResolution, 8*time.Hour, t0)
+	must(tm.Pause(t0.Add(time.Hour), "awaiting caller"))
+	must(tm.Resume(t0.Add(3*time.Hour), "caller replied"))
+	must(tm.Retarget(t0.Add(4*time.Hour), sla.BusinessTime(4*time.Hour), itsm.PriorityCritical, "priority raised"))
+	must(tm.Stop(t0.Add(5*time.Hour), "resolved"))
+	must(tm.Reset(t0.Add(6*time.Hour), sla.Target{}, 0, "reopened"))
 	return tm
 }
 
 // calendarTimer returns a running timer on the weekdays calendar.
-func calendarTimer(e env) *sla.Timer {
-	tm, err := sla.NewTimer(weekdays(e), sla.BusinessDays(2), nil, "silver", sla.Metric("response"), itsm.PriorityModerate)
-	require.NoError(e.t, err)
-	require.NoError(e.t, tm.Start(t0)) // a Monday
+func calendarTimer() *sla.Timer {
+	tm, err := sla.NewTimer(weekdays(), sla.BusinessDays(2), nil, "silver", sla.MetricResponse, itsm.PriorityModerate)
+	must(err)
+	must(tm.Start(t0)) // a Monday
 	return tm
 }
 
-var timerTests = []test{
-	{"RoundTrip", func(e env) {
-		inc := fixture(1)
-		e.create(inc)
-		b := record("tmr-b", inc.ID, richTimer(e), t0.Add(7*time.Hour))
-		a := record("tmr-a", inc.ID, calendarTimer(e), t0.Add(time.Hour))
-		later := record("tmr-0", inc.ID, newTimer(e.t, time.Hour, t0), t0)
-		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.PutTimers(ctx, b, a)) })
-		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.PutTimers(ctx, later)) })
+// wakeAt returns a running 4-hour timer record with id for ref whose
+// NextWakeAt is at.
+func wakeAt(ref record.Ref, id string, at time.Time) record.TimerRecord {
+	r := timerRecord(ref, id, sla.KindSLA, newTimer("gold", sla.MetricResolution, 4*time.Hour, t0), t0)
+	r.NextWakeAt = at
+	return r
+}
 
-		got, err := e.store.Timers(e.ctx, inc.ID)
+// dueOrder sorts timer records as TimersDue returns them.
+func dueOrder(a, b record.TimerRecord) int {
+	if c := a.NextWakeAt.Compare(b.NextWakeAt); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.ID, b.ID); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Record.Kind, b.Record.Kind); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Record.ID, b.Record.ID)
+}
+
+// requireTimersOf fails unless the timers of ref read through r equal want.
+func (e *env) requireTimersOf(ctx context.Context, r record.Reader, ref record.Ref, want ...record.TimerRecord) {
+	e.t.Helper()
+	got, err := r.Timers(ctx, ref)
+	require.NoError(e.t, err)
+	require.NotNil(e.t, got, "Timers returns a non-nil slice")
+	requireTimers(e.t, want, got)
+}
+
+// due returns TimersDue(before, limit) through r.
+func (e *env) due(ctx context.Context, r record.Reader, before time.Time, limit int) []record.TimerRecord {
+	e.t.Helper()
+	got, err := r.TimersDue(ctx, before, limit)
+	require.NoError(e.t, err)
+	return got
+}
+
+var timerChecks = []check{
+	{"RoundTrip", func(e *env) {
+		rec := e.fixture(1)
+		e.create(rec)
+		ref := rec.Ref()
+		b := timerRecord(ref, "tmr-b", sla.KindOLA, richTimer(), t0.Add(7*time.Hour))
+		a := timerRecord(ref, "tmr-a", sla.KindUC, calendarTimer(), t0.Add(time.Hour))
+		later := timerRecord(ref, "tmr-0", sla.KindSLA, newTimer("gold", sla.MetricResolution, time.Hour, t0), t0)
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, b, a)) })
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, later)) })
+
+		got, err := e.store.Timers(e.ctx, ref)
 		require.NoError(e.t, err)
-		requireTimers(e.t, []incident.TimerRecord{b, a, later}, got) // in the order first saved
+		requireTimers(e.t, []record.TimerRecord{b, a, later}, got) // in the order first saved
 
 		// A named calendar comes back unbound; binding the calendars
 		// restores the same status.
 		require.Equal(e.t, "weekdays", got[1].Timer.CalendarName())
 		require.Nil(e.t, got[1].Timer.Calendar(), "stores return timers with their calendar unbound")
 		always := sla.AlwaysOpen(time.UTC)
-		cals := sla.Calendars{"weekdays": weekdays(e), always.Name(): always}
+		cals := sla.Calendars{"weekdays": weekdays(), always.Name(): always}
 		at := t0.Add(30 * time.Hour)
-		for i, want := range []incident.TimerRecord{b, a, later} {
+		for i, want := range []record.TimerRecord{b, a, later} {
 			require.NoError(e.t, got[i].Timer.Bind(cals))
 			if diff := cmp.Diff(want.Timer.Status(at), got[i].Timer.Status(at), cmpOpts); diff != "" {
 				e.t.Fatalf("status of %s after a round trip (-want +got):\n%s", want.ID, diff)
 			}
 		}
+		e.tx(func(ctx context.Context, tx record.Tx) { e.requireTimersOf(ctx, tx, ref, b, a, later) })
+		requireRecord(e.t, fixture{rec: rec, timers: []record.TimerRecord{b, a, later}}.want(), e.get(ref))
+	}},
+	{"Replace", func(e *env) {
+		rec := e.fixture(1)
+		e.create(rec)
+		ref := rec.Ref()
+		b := timerRecord(ref, "tmr-b", sla.KindSLA, newTimer("gold", sla.MetricResolution, 4*time.Hour, t0), t0)
+		a := timerRecord(ref, "tmr-a", sla.KindSLA, newTimer("gold", sla.MetricResponse, time.Hour, t0), t0)
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, b, a)) })
 
-		e.tx(func(ctx context.Context, tx incident.Tx) {
-			got, err := tx.Timers(ctx, inc.ID)
-			require.NoError(e.t, err)
-			requireTimers(e.t, []incident.TimerRecord{b, a, later}, got)
+		second := newTimer("gold", sla.MetricResolution, 4*time.Hour, t0)
+		must(second.Pause(t0.Add(time.Hour), "awaiting caller"))
+		b2 := timerRecord(ref, "tmr-b", sla.KindOLA, second, t0.Add(2*time.Hour))
+		require.NotEqual(e.t, b.Stage, b2.Stage, "storagetest: the replacement differs in its derived fields")
+		e.tx(func(ctx context.Context, tx record.Tx) {
+			require.NoError(e.t, tx.PutTimers(ctx, b2))
+			e.requireTimersOf(ctx, tx, ref, b2, a)
 		})
+		e.requireTimersOf(e.ctx, e.store, ref, b2, a)
+		requireRecord(e.t, fixture{rec: rec, timers: []record.TimerRecord{b2, a}}.want(), e.get(ref))
+		// Replacing a timer twice in one call keeps the last.
+		c := timerRecord(ref, "tmr-c", sla.KindUC, newTimer("gold", sla.MetricResolution, 2*time.Hour, t0), t0)
+		c2 := timerRecord(ref, "tmr-c", sla.KindUC, newTimer("gold", sla.MetricResolution, 3*time.Hour, t0), t0)
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, c, a, c2)) })
+		e.requireTimersOf(e.ctx, e.store, ref, b2, a, c2)
 	}},
-	{"Replace", func(e env) {
-		inc := fixture(1)
-		e.create(inc)
-		first := newTimer(e.t, 4*time.Hour, t0)
-		b := record("tmr-b", inc.ID, first, t0)
-		a := record("tmr-a", inc.ID, newTimer(e.t, time.Hour, t0), t0)
-		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.PutTimers(ctx, b, a)) })
-
-		second := newTimer(e.t, 4*time.Hour, t0)
-		require.NoError(e.t, second.Pause(t0.Add(time.Hour), "awaiting caller"))
-		b2 := record("tmr-b", inc.ID, second, t0.Add(2*time.Hour))
-		require.NotEqual(e.t, b.Stage, b2.Stage, "the replacement differs in its derived fields")
-		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.PutTimers(ctx, b2)) })
-
-		got, err := e.store.Timers(e.ctx, inc.ID)
-		require.NoError(e.t, err)
-		requireTimers(e.t, []incident.TimerRecord{b2, a}, got)
-	}},
-	{"SameIDInTwoIncidents", func(e env) {
-		// A timer is known by its incident and its ID: the same ID under
-		// two incidents names two timers, replaced and woken separately.
-		x, y := fixture(1), fixture(2)
-		e.create(x, y)
+	{"SameIDInTwoRecords", func(e *env) {
+		// A timer is known by its record and its ID: the same ID under
+		// two records, of one kind or two, names separate timers.
+		x, y := e.fixture(1), e.fixture(2)
+		z := e.og.record(1)
+		z.ID = x.ID
+		e.create(x, y, z)
 		wake := t0.Add(time.Hour)
-		ofX := record("tmr-a", x.ID, newTimer(e.t, 4*time.Hour, t0), t0)
-		ofY := record("tmr-a", y.ID, newTimer(e.t, 2*time.Hour, t0), t0)
-		ofX.NextWakeAt, ofY.NextWakeAt = wake, wake
-		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.PutTimers(ctx, ofY, ofX)) })
+		ofX, ofY, ofZ := wakeAt(x.Ref(), "tmr-a", wake), wakeAt(y.Ref(), "tmr-a", wake), wakeAt(z.Ref(), "tmr-a", wake)
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, ofZ, ofY, ofX)) })
 
-		paused := newTimer(e.t, 4*time.Hour, t0)
-		require.NoError(e.t, paused.Pause(t0.Add(time.Minute), "awaiting caller"))
-		ofX2 := record("tmr-a", x.ID, paused, t0.Add(2*time.Minute))
+		paused := newTimer("gold", sla.MetricResolution, 4*time.Hour, t0)
+		must(paused.Pause(t0.Add(time.Minute), "awaiting caller"))
+		ofX2 := timerRecord(x.Ref(), "tmr-a", sla.KindSLA, paused, t0.Add(2*time.Minute))
 		ofX2.NextWakeAt = wake
-		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.PutTimers(ctx, ofX2)) })
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, ofX2)) })
+		e.requireTimersOf(e.ctx, e.store, x.Ref(), ofX2)
+		e.requireTimersOf(e.ctx, e.store, y.Ref(), ofY)
+		e.requireTimersOf(e.ctx, e.store, z.Ref(), ofZ)
 
-		gotX, err := e.store.Timers(e.ctx, x.ID)
-		require.NoError(e.t, err)
-		requireTimers(e.t, []incident.TimerRecord{ofX2}, gotX)
-		gotY, err := e.store.Timers(e.ctx, y.ID)
-		require.NoError(e.t, err)
-		requireTimers(e.t, []incident.TimerRecord{ofY}, gotY)
-
-		due, err := e.store.TimersDue(e.ctx, wake, 10)
-		require.NoError(e.t, err)
-		requireTimers(e.t, []incident.TimerRecord{ofX2, ofY}, due) // same instant and ID: incident ID decides
+		want := []record.TimerRecord{ofX2, ofY, ofZ}
+		slices.SortFunc(want, dueOrder) // one instant and ID: the record's kind, then its ID decide
+		requireTimers(e.t, want, e.due(e.ctx, e.store, wake, 10))
 	}},
-	{"OfMissingIncidentRefused", func(e env) {
-		x := fixture(1)
-		e.create(x)
-		ok := record("tmr-a", x.ID, newTimer(e.t, time.Hour, t0), t0)
-		orphan := record("tmr-b", "inc-missing", newTimer(e.t, time.Hour, t0), t0)
-		err := e.store.InTx(e.ctx, func(ctx context.Context, tx incident.Tx) error {
+	{"MissingRecord", func(e *env) {
+		x := e.fixture(1)
+		theirs := e.og.record(2)
+		theirs.ID = e.gen.id(2)
+		e.create(x, theirs)
+		missing := e.gen.ref(2) // its ID exists in the other kind only
+		ok := wakeAt(x.Ref(), "tmr-a", t0.Add(time.Hour))
+		orphan := wakeAt(missing, "tmr-b", t0.Add(time.Hour))
+		e.refusedInTx(func(ctx context.Context, tx record.Tx) error {
 			err := tx.PutTimers(ctx, ok, orphan)
-			var nf *itsm.NotFoundError
-			require.ErrorAs(e.t, err, &nf)
-			require.Equal(e.t, incident.Kind, nf.Kind)
-			require.Equal(e.t, "inc-missing", nf.ID)
-			require.ErrorIs(e.t, err, itsm.ErrNotFound)
-			// The transaction goes on without the refused call's records.
-			got, err := tx.Timers(ctx, x.ID)
-			require.NoError(e.t, err)
-			require.Empty(e.t, got, "a refused PutTimers stores none of its records")
-			return nil
+			// The transaction goes on without the refused call's timers.
+			e.requireTimersOf(ctx, tx, x.Ref())
+			return err
+		}, func(err error) { requireNotFound(e.t, err, missing.Kind, missing.ID) })
+		for _, ref := range []record.Ref{x.Ref(), missing, theirs.Ref()} {
+			e.requireTimersOf(e.ctx, e.store, ref)
+		}
+		require.Empty(e.t, e.due(e.ctx, e.store, t0.Add(1000*time.Hour), 10))
+		require.Empty(e.t, e.get(x.Ref()).SLA)
+	}},
+	{"RecordCreatedInSameTx", func(e *env) {
+		rec := e.fixture(1)
+		tr := wakeAt(rec.Ref(), "tmr-a", t0.Add(time.Hour))
+		e.tx(func(ctx context.Context, tx record.Tx) {
+			require.NoError(e.t, tx.Create(ctx, rec))
+			require.NoError(e.t, tx.PutTimers(ctx, tr))
 		})
-		require.NoError(e.t, err)
-		for _, id := range []string{x.ID, "inc-missing"} {
-			got, err := e.store.Timers(e.ctx, id)
-			require.NoError(e.t, err)
-			require.Empty(e.t, got, id)
-		}
-		due, err := e.store.TimersDue(e.ctx, t0.Add(1000*time.Hour), 10)
-		require.NoError(e.t, err)
-		require.Empty(e.t, due)
+		e.requireTimersOf(e.ctx, e.store, rec.Ref(), tr)
 	}},
-	{"OfUnknownIncident", func(e env) {
-		got, err := e.store.Timers(e.ctx, "inc-missing")
-		require.NoError(e.t, err)
-		require.Empty(e.t, got)
+	{"Validation", func(e *env) {
+		rec := e.fixture(1)
+		e.create(rec)
+		valid := wakeAt(rec.Ref(), "tmr-a", t0.Add(time.Hour))
+		for _, tc := range []struct {
+			name string
+			edit func(r *record.TimerRecord)
+		}{
+			{"no ID", func(r *record.TimerRecord) { r.ID = "" }},
+			{"malformed record kind", func(r *record.TimerRecord) { r.Record.Kind = "Not A Kind" }},
+			{"no record ID", func(r *record.TimerRecord) { r.Record.ID = "" }},
+			{"no timer", func(r *record.TimerRecord) { r.Timer = nil }},
+		} {
+			bad := wakeAt(rec.Ref(), "tmr-b", t0.Add(time.Hour))
+			tc.edit(&bad)
+			require.Error(e.t, record.CheckTimerRecords([]record.TimerRecord{bad}), "storagetest: fixture %s passes CheckTimerRecords", tc.name)
+			e.refusedInTx(func(ctx context.Context, tx record.Tx) error { return tx.PutTimers(ctx, valid, bad) },
+				func(err error) { requireValidation(e.t, err, tc.name) })
+			e.requireTimersOf(e.ctx, e.store, rec.Ref())
+		}
 	}},
-	{"Due", func(e env) {
-		x, y := fixture(1), fixture(2)
-		e.create(x, y)
-		wake := func(id, inc string, at time.Time) incident.TimerRecord {
-			r := record(id, inc, newTimer(e.t, 4*time.Hour, t0), t0)
-			r.NextWakeAt = at
-			return r
+	{"Due", func(e *env) {
+		x, y := e.fixture(1), e.fixture(2)
+		z := e.og.record(1)
+		e.create(x, y, z)
+		recs := []record.TimerRecord{
+			wakeAt(x.Ref(), "tmr-c", t0.Add(time.Hour)),
+			wakeAt(y.Ref(), "tmr-d", t0.Add(3*time.Hour)),
+			wakeAt(y.Ref(), "tmr-a", t0.Add(time.Hour)), // ties with tmr-c: the ID decides
+			wakeAt(x.Ref(), "tmr-e", time.Time{}),       // nothing to wake for
+			wakeAt(x.Ref(), "tmr-b", t0.Add(2*time.Hour)),
+			wakeAt(z.Ref(), "tmr-f", t0.Add(2*time.Hour+time.Microsecond)),
+			wakeAt(x.Ref(), "tmr-g", time.Date(1200, 1, 1, 0, 0, 0, 0, time.UTC)),
+			wakeAt(y.Ref(), "tmr-h", time.Date(2500, 1, 1, 0, 0, 0, 0, time.UTC)),
 		}
-		recs := []incident.TimerRecord{
-			wake("tmr-c", x.ID, t0.Add(time.Hour)),
-			wake("tmr-d", y.ID, t0.Add(3*time.Hour)),
-			wake("tmr-a", y.ID, t0.Add(time.Hour)), // ties with tmr-c: ID decides
-			wake("tmr-e", x.ID, time.Time{}),       // nothing to wake for
-			wake("tmr-b", x.ID, t0.Add(2*time.Hour)),
-		}
-		e.tx(func(ctx context.Context, tx incident.Tx) { require.NoError(e.t, tx.PutTimers(ctx, recs...)) })
-		due := func(before time.Time, limit int) []string {
-			got, err := e.store.TimersDue(e.ctx, before, limit)
-			require.NoError(e.t, err)
-			for _, r := range got {
-				require.NotNilf(e.t, r.Timer, "timer %s", r.ID)
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, recs...)) })
+		ids := func(rs []record.TimerRecord) []string {
+			var out []string
+			for _, r := range rs {
+				out = append(out, r.ID)
 			}
-			return timerIDs(got)
+			return out
 		}
-		require.Equal(e.t, []string{"tmr-a", "tmr-c", "tmr-b"}, due(t0.Add(2*time.Hour), 10), "NextWakeAt equal to before is due")
-		require.Equal(e.t, []string{"tmr-a", "tmr-c"}, due(t0.Add(2*time.Hour), 2))
-		require.Equal(e.t, []string{"tmr-a", "tmr-c", "tmr-b", "tmr-d"}, due(t0.Add(1000*time.Hour), 10))
-		require.Empty(e.t, due(t0.Add(59*time.Minute), 10))
-
-		full, err := e.store.TimersDue(e.ctx, t0.Add(time.Hour), 10)
-		require.NoError(e.t, err)
-		requireTimers(e.t, []incident.TimerRecord{recs[2], recs[0]}, full)
+		check := func(ctx context.Context, r record.Reader) {
+			require.Equal(e.t, []string{"tmr-g", "tmr-a", "tmr-c", "tmr-b"}, ids(e.due(ctx, r, t0.Add(2*time.Hour), 10)), "NextWakeAt equal to before is due")
+			require.Equal(e.t, []string{"tmr-g", "tmr-a"}, ids(e.due(ctx, r, t0.Add(2*time.Hour), 2)))
+			require.Equal(e.t, []string{"tmr-g", "tmr-a", "tmr-c", "tmr-b", "tmr-f", "tmr-d"}, ids(e.due(ctx, r, t0.Add(1000*time.Hour), 10)))
+			require.Equal(e.t, []string{"tmr-g", "tmr-a", "tmr-c", "tmr-b", "tmr-f", "tmr-d", "tmr-h"}, ids(e.due(ctx, r, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 10)))
+			require.Equal(e.t, []string{"tmr-g"}, ids(e.due(ctx, r, t0.Add(59*time.Minute), 10)))
+			require.Empty(e.t, e.due(ctx, r, t0.Add(time.Hour), 0), "a limit of 0")
+			require.Empty(e.t, e.due(ctx, r, t0.Add(time.Hour), -1), "a negative limit")
+			requireTimers(e.t, []record.TimerRecord{recs[6], recs[2], recs[0]}, e.due(ctx, r, t0.Add(time.Hour), 10))
+		}
+		check(e.ctx, e.store)
+		e.tx(func(ctx context.Context, tx record.Tx) { check(ctx, tx) })
+	}},
+	{"SummaryFollowsTimers", func(e *env) {
+		// The SLA summary of Get and the SLA filters of List follow what
+		// PutTimers saves.
+		rec := e.fixture(1)
+		e.create(rec)
+		ref := rec.Ref()
+		list := func(f record.SLAFilter) []record.Ref {
+			page, err := e.store.List(e.ctx, record.Query{Kind: ref.Kind, SLA: f, Now: tNow})
+			require.NoError(e.t, err)
+			return refs(page.Records)
+		}
+		requireState := func(breached, atRisk bool, timers ...record.TimerRecord) {
+			e.t.Helper()
+			requireRecord(e.t, fixture{rec: rec, timers: timers}.want(), e.get(ref))
+			in := func(b bool) []record.Ref {
+				if b {
+					return []record.Ref{ref}
+				}
+				return []record.Ref{}
+			}
+			require.Equal(e.t, in(breached), list(record.SLAFilter{Breached: true}), "breached")
+			require.Equal(e.t, in(atRisk), list(record.SLAFilter{AtRisk: true}), "at risk")
+			require.Equal(e.t, in(len(timers) > 0), list(record.SLAFilter{Metric: sla.MetricResolution}), "by metric")
+		}
+		requireState(false, false)
+		for _, sc := range []struct {
+			sc               int
+			breached, atRisk bool
+		}{{scBreached, true, false}, {scPausedAtRisk, false, true}, {scMet, false, false}, {scStale, true, false}, {scHealthy, false, false}} {
+			timers := scenarioTimers(ref, sc.sc, 0, tNow) // variant 0: gold/resolution, replaced each time
+			e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, timers...)) })
+			requireState(sc.breached, sc.atRisk, timers...)
+		}
+		// A second timer adds to the summary, after the first.
+		first := scenarioTimers(ref, scHealthy, 0, tNow)
+		second := scenarioTimers(ref, scBreached, 1, tNow)
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, second...)) })
+		requireState(true, false, append(first, second...)...)
 	}},
 }

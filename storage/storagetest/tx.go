@@ -2,156 +2,276 @@ package storagetest
 
 import (
 	"context"
-	"errors"
+	"slices"
 	"time"
 
-	"github.com/itsmkit/itsmkit/incident"
-	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/stretchr/testify/require"
+
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/sla"
 )
 
-// writeAll makes one write of every kind in tx: it updates existing,
-// creates created as its child, saves a timer for created and appends an
-// event to each.
-func (e env) writeAll(ctx context.Context, tx incident.Tx, existing, created *incident.Incident) {
-	e.t.Helper()
-	existing.Title = "changed in the transaction"
-	existing.State = incident.Resolved
-	existing.ResolvedAt = t0.Add(time.Hour)
-	require.NoError(e.t, tx.Update(ctx, existing))
-	created.ParentID = existing.ID
-	require.NoError(e.t, tx.Create(ctx, created))
-	rec := record("tmr-new", created.ID, newTimer(e.t, time.Hour, t0), t0)
-	require.NoError(e.t, tx.PutTimers(ctx, rec))
-	require.NoError(e.t, tx.AppendEvents(ctx, event(existing.ID, "resolve", t0), event(created.ID, "open", t0)))
+// txWorld is what the transaction checks start from and what writeAll
+// writes: a committed record with a timer, a journal entry, a link and
+// an event, and a record of the second kind it links to; writeAll then
+// makes one write of every kind.
+type txWorld struct {
+	e        *env
+	existing *record.Record // committed
+	partner  *record.Record // committed, of the other kind
+	timer    record.TimerRecord
+	entry    record.Entry
+	link     record.Link
+	event    itsm.Event
+
+	// What writeAll writes.
+	created       *record.Record
+	updated       *record.Record
+	newTimer      record.TimerRecord
+	replacedTimer record.TimerRecord
+	newEntry      record.Entry
+	childLink     record.Link
+	causeLink     record.Link
+	updateEvent   itsm.Event
+	createdEvent  itsm.Event
 }
 
-// requireUntouched fails unless the committed state is what it was before
-// a transaction that called writeAll(existing, created) was rolled back.
-func (e env) requireUntouched(before, created *incident.Incident) {
+// newTxWorld commits the starting state.
+func (e *env) newTxWorld() *txWorld {
 	e.t.Helper()
-	requireIncident(e.t, before, e.get(before.ID))
-	_, err := e.store.Get(e.ctx, created.ID)
-	requireNotFound(e, err, created.ID)
-	_, err = e.store.GetByNumber(e.ctx, created.Number)
-	requireNotFound(e, err, created.Number)
-	page, err := e.store.List(e.ctx, incident.Query{})
-	require.NoError(e.t, err)
-	require.Equal(e.t, []string{before.ID}, ids(page.Incidents))
-	kids, err := e.store.Children(e.ctx, before.ID)
-	require.NoError(e.t, err)
-	require.Empty(e.t, kids)
-	timers, err := e.store.Timers(e.ctx, created.ID)
-	require.NoError(e.t, err)
-	require.Empty(e.t, timers)
-	due, err := e.store.TimersDue(e.ctx, t0.Add(24*time.Hour), 10)
-	require.NoError(e.t, err)
-	require.Empty(e.t, due)
-	resolved, err := e.store.ResolvedBefore(e.ctx, t0.Add(24*time.Hour), 10)
-	require.NoError(e.t, err)
-	require.Empty(e.t, resolved)
-	e.requireHistory(before.ID)
-	e.requireHistory(created.ID)
+	w := &txWorld{e: e, existing: e.fixture(1), partner: e.og.record(2)}
+	w.timer = wakeAt(w.existing.Ref(), "tmr-1", t0.Add(time.Hour))
+	w.entry = entry(record.Comment, "carol", t0, "It is down.")
+	w.link = link(record.RelatedTo.Name, w.existing.Ref(), w.partner.Ref())
+	w.event = event(w.existing.Ref(), "open", t0)
+	e.tx(func(ctx context.Context, tx record.Tx) {
+		require.NoError(e.t, tx.Create(ctx, w.existing))
+		require.NoError(e.t, tx.Create(ctx, w.partner))
+		require.NoError(e.t, tx.PutTimers(ctx, w.timer))
+		require.NoError(e.t, tx.AppendJournal(ctx, w.existing.Ref(), w.entry))
+		require.NoError(e.t, tx.AddLinks(ctx, w.link))
+		require.NoError(e.t, tx.AppendEvents(ctx, w.event))
+	})
+	w.created = e.fixture(2)
+	w.created.Parent = w.existing.Ref()
+	w.updated = w.existing.Clone()
+	w.updated.Title = "changed in the transaction"
+	w.updated.UpdatedAt = t0.Add(time.Hour)
+	w.newTimer = wakeAt(w.created.Ref(), "tmr-2", t0.Add(2*time.Hour))
+	breached := newTimer("gold", sla.MetricResolution, time.Hour, t0)
+	w.replacedTimer = timerRecord(w.existing.Ref(), "tmr-1", sla.KindOLA, breached, t0.Add(3*time.Hour))
+	w.replacedTimer.NextWakeAt = t0.Add(30 * time.Minute)
+	w.newEntry = entry(record.WorkNote, "dave", t0.Add(time.Hour), "Relay hung.")
+	w.childLink = link(record.DuplicateOf.Name, w.created.Ref(), w.existing.Ref())
+	w.causeLink = link(record.CausedBy.Name, w.existing.Ref(), w.partner.Ref())
+	w.updateEvent = event(w.existing.Ref(), "edit", t0.Add(time.Hour))
+	w.createdEvent = event(w.created.Ref(), "open", t0.Add(time.Hour))
+	return w
 }
 
-var txTests = []test{
-	{"ErrorPassedThrough", func(e env) {
+// writeAll makes one write of every kind in tx: it updates the existing
+// record, creates a child of it, appends to its journal, replaces its
+// link by two others, saves a timer for each record, appends an event to
+// each and takes a number.
+func (w *txWorld) writeAll(ctx context.Context, tx record.Tx) {
+	e := w.e
+	e.t.Helper()
+	require.NoError(e.t, tx.Update(ctx, w.updated.Clone()))
+	require.NoError(e.t, tx.Create(ctx, w.created.Clone()))
+	require.NoError(e.t, tx.AppendJournal(ctx, w.existing.Ref(), w.newEntry))
+	require.NoError(e.t, tx.RemoveLinks(ctx, w.link))
+	require.NoError(e.t, tx.AddLinks(ctx, w.childLink, w.causeLink))
+	require.NoError(e.t, tx.PutTimers(ctx, w.newTimer, w.replacedTimer))
+	require.NoError(e.t, tx.AppendEvents(ctx, w.updateEvent, w.createdEvent))
+	_, err := tx.NextNumber(ctx, w.existing.Kind)
+	require.NoError(e.t, err)
+}
+
+// requireBefore fails unless r shows the starting state: nothing
+// writeAll wrote.
+func (w *txWorld) requireBefore(ctx context.Context, r record.Reader) {
+	e := w.e
+	e.t.Helper()
+	got, err := r.Get(ctx, w.existing.Ref())
+	require.NoError(e.t, err)
+	requireRecord(e.t, fixture{rec: w.existing, timers: []record.TimerRecord{w.timer}}.want(), got)
+	_, err = r.Get(ctx, w.created.Ref())
+	requireNotFound(e.t, err, w.created.Kind, w.created.ID)
+	_, err = r.GetByNumber(ctx, w.created.Kind, w.created.Number)
+	requireNotFound(e.t, err, w.created.Kind, w.created.Number)
+	page, err := r.List(ctx, record.Query{Kind: w.existing.Kind})
+	require.NoError(e.t, err)
+	require.Equal(e.t, []record.Ref{w.existing.Ref()}, refs(page.Records))
+	page, err = r.List(ctx, record.Query{Kind: w.existing.Kind, Parent: w.existing.Ref()})
+	require.NoError(e.t, err)
+	require.Empty(e.t, page.Records)
+	page, err = r.List(ctx, record.Query{Kind: w.existing.Kind, SLA: record.SLAFilter{PolicyKinds: []sla.PolicyKind{sla.KindOLA}}})
+	require.NoError(e.t, err)
+	require.Empty(e.t, page.Records)
+	e.requireJournal(ctx, r, w.existing.Ref(), w.entry)
+	e.requireLinksOf(ctx, r, w.existing.Ref(), w.link)
+	e.requireLinksOf(ctx, r, w.partner.Ref(), w.link)
+	e.requireLinksOf(ctx, r, w.created.Ref())
+	e.requireTimersOf(ctx, r, w.existing.Ref(), w.timer)
+	e.requireTimersOf(ctx, r, w.created.Ref())
+	requireTimers(e.t, []record.TimerRecord{w.timer}, e.due(ctx, r, t0.Add(100*time.Hour), 10))
+	hist, err := r.History(ctx, w.existing.Ref())
+	require.NoError(e.t, err)
+	requireEvents(e.t, numbered(1, w.event), hist, "history")
+	hist, err = r.History(ctx, w.created.Ref())
+	require.NoError(e.t, err)
+	require.Empty(e.t, hist)
+	msgs, _ := e.readOutbox(r, "", 10, 1)
+	requireEvents(e.t, numbered(1, w.event), outboxEvents(msgs), "outbox")
+}
+
+// requireAfter fails unless r shows everything writeAll wrote.
+func (w *txWorld) requireAfter(ctx context.Context, r record.Reader, outbox bool) {
+	e := w.e
+	e.t.Helper()
+	got, err := r.Get(ctx, w.existing.Ref())
+	require.NoError(e.t, err)
+	want := fixture{rec: w.updated, timers: []record.TimerRecord{w.replacedTimer}}.want()
+	want.Version = 2
+	requireRecord(e.t, want, got)
+	created := fixture{rec: w.created, timers: []record.TimerRecord{w.newTimer}}.want()
+	got, err = r.GetByNumber(ctx, w.created.Kind, w.created.Number)
+	require.NoError(e.t, err)
+	requireRecord(e.t, created, got)
+	page, err := r.List(ctx, record.Query{Kind: w.existing.Kind, Parent: w.existing.Ref()})
+	require.NoError(e.t, err)
+	requireRecords(e.t, []*record.Record{created}, page.Records)
+	page, err = r.List(ctx, record.Query{Kind: w.existing.Kind, Text: "changed in the"})
+	require.NoError(e.t, err)
+	requireRecords(e.t, []*record.Record{want}, page.Records)
+	page, err = r.List(ctx, record.Query{Kind: w.existing.Kind, SLA: record.SLAFilter{Breached: true, PolicyKinds: []sla.PolicyKind{sla.KindOLA}}, Now: tNow})
+	require.NoError(e.t, err)
+	requireRecords(e.t, []*record.Record{want}, page.Records)
+	e.requireJournal(ctx, r, w.existing.Ref(), w.entry, w.newEntry)
+	e.requireLinksOf(ctx, r, w.existing.Ref(), w.childLink, w.causeLink)
+	e.requireLinksOf(ctx, r, w.partner.Ref(), w.causeLink)
+	e.requireLinksOf(ctx, r, w.created.Ref(), w.childLink)
+	e.requireTimersOf(ctx, r, w.existing.Ref(), w.replacedTimer)
+	e.requireTimersOf(ctx, r, w.created.Ref(), w.newTimer)
+	due := []record.TimerRecord{w.newTimer, w.replacedTimer}
+	slices.SortFunc(due, dueOrder)
+	requireTimers(e.t, due, e.due(ctx, r, t0.Add(100*time.Hour), 10))
+	hist, err := r.History(ctx, w.existing.Ref())
+	require.NoError(e.t, err)
+	requireEvents(e.t, numbered(1, w.event, w.updateEvent), hist, "history")
+	hist, err = r.History(ctx, w.created.Ref())
+	require.NoError(e.t, err)
+	requireEvents(e.t, numbered(1, w.createdEvent), hist, "history")
+	if outbox {
+		msgs, _ := e.readOutbox(r, "", 10, 3)
+		requireEvents(e.t, []itsm.Event{numbered(1, w.event)[0], numbered(2, w.updateEvent)[0], numbered(1, w.createdEvent)[0]},
+			outboxEvents(msgs), "outbox")
+	}
+}
+
+var txChecks = []check{
+	{"ErrorPassedThrough", func(e *env) {
 		// InTx passes fn's error on (wrapped or not), so errors.Is and
 		// errors.As see it and its detail.
 		sentinel := &itsm.ValidationError{Subject: "storagetest"}
 		sentinel.Add("field", "made up")
-		err := e.store.InTx(e.ctx, func(context.Context, incident.Tx) error { return sentinel })
+		err := e.store.InTx(e.ctx, func(context.Context, record.Tx) error { return sentinel })
 		require.ErrorIs(e.t, err, itsm.ErrValidation)
 		var got *itsm.ValidationError
 		require.ErrorAs(e.t, err, &got)
 		require.Same(e.t, sentinel, got)
 	}},
-	{"RollbackOnError", func(e env) {
-		existing, created := fixture(1), fixture(2)
-		e.create(existing)
-		before := existing.Clone()
-		errBoom := errors.New("storagetest: fn failed")
-		err := e.store.InTx(e.ctx, func(ctx context.Context, tx incident.Tx) error {
-			e.writeAll(ctx, tx, existing, created)
-			return errBoom
+	{"RollbackOnError", func(e *env) {
+		w := e.newTxWorld()
+		err := e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) error {
+			w.writeAll(ctx, tx)
+			return errRollback
 		})
-		require.ErrorIs(e.t, err, errBoom)
-		e.requireUntouched(before, created)
+		require.ErrorIs(e.t, err, errRollback)
+		w.requireBefore(e.ctx, e.store)
+		e.tx(func(ctx context.Context, tx record.Tx) { w.requireBefore(ctx, tx) })
 	}},
-	{"RollbackOnPanic", func(e env) {
-		existing, created := fixture(1), fixture(2)
-		e.create(existing)
-		before := existing.Clone()
+	{"RollbackOnPanic", func(e *env) {
+		w := e.newTxWorld()
 		type boom struct{ msg string }
 		var recovered any
 		func() {
 			defer func() { recovered = recover() }()
-			_ = e.store.InTx(e.ctx, func(ctx context.Context, tx incident.Tx) error {
-				e.writeAll(ctx, tx, existing, created)
+			_ = e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) error {
+				w.writeAll(ctx, tx)
 				panic(boom{"storagetest: fn panicked"})
 			})
 		}()
-		require.Equal(e.t, boom{"storagetest: fn panicked"}, recovered, "InTx must pass fn's panic on")
-		e.requireUntouched(before, created)
-		// The store must still work after the panic.
-		e.create(fixture(3))
+		require.Equal(e.t, boom{"storagetest: fn panicked"}, recovered, "InTx passes fn's panic on")
+		w.requireBefore(e.ctx, e.store)
+		// The store still works after the panic.
+		e.tx(func(ctx context.Context, tx record.Tx) { w.writeAll(ctx, tx) })
+		w.requireAfter(e.ctx, e.store, true)
 	}},
-	{"ReadYourWrites", func(e env) {
-		existing, created := fixture(1), fixture(2)
-		e.create(existing)
-		e.tx(func(ctx context.Context, tx incident.Tx) {
-			e.writeAll(ctx, tx, existing, created)
-
-			got, err := tx.Get(ctx, existing.ID)
-			require.NoError(e.t, err)
-			requireIncident(e.t, existing, got)
-			got, err = tx.GetByNumber(ctx, created.Number)
-			require.NoError(e.t, err)
-			requireIncident(e.t, created, got)
-			page, err := tx.List(ctx, incident.Query{Text: "changed in the"})
-			require.NoError(e.t, err)
-			require.Equal(e.t, []string{existing.ID}, ids(page.Incidents))
-			kids, err := tx.Children(ctx, existing.ID)
-			require.NoError(e.t, err)
-			require.Equal(e.t, []string{created.ID}, ids(kids))
-			timers, err := tx.Timers(ctx, created.ID)
-			require.NoError(e.t, err)
-			require.Equal(e.t, []string{"tmr-new"}, timerIDs(timers))
-			due, err := tx.TimersDue(ctx, t0.Add(24*time.Hour), 10)
-			require.NoError(e.t, err)
-			require.Equal(e.t, []string{"tmr-new"}, timerIDs(due))
-			resolved, err := tx.ResolvedBefore(ctx, t0.Add(24*time.Hour), 10)
-			require.NoError(e.t, err)
-			require.Equal(e.t, []string{existing.ID}, ids(resolved))
-			hist, err := tx.History(ctx, created.ID)
-			require.NoError(e.t, err)
-			require.Len(e.t, hist, 1)
-			require.Equal(e.t, int64(1), hist[0].Sequence)
+	{"ReadYourWrites", func(e *env) {
+		w := e.newTxWorld()
+		e.tx(func(ctx context.Context, tx record.Tx) {
+			w.writeAll(ctx, tx)
+			w.requireAfter(ctx, tx, false)
 		})
-		requireIncident(e.t, existing, e.get(existing.ID))
-		requireIncident(e.t, created, e.get(created.ID))
+		w.requireAfter(e.ctx, e.store, true)
 	}},
-	{"IsolatedUntilCommit", func(e env) {
+	{"IsolatedUntilCommit", func(e *env) {
 		// Reads through the Store while a transaction is open see the
-		// committed state only; they run on the transaction's goroutine, so
-		// a store whose outside reads wait for the writer would hang here.
-		existing, created := fixture(1), fixture(2)
-		e.create(existing)
-		before := existing.Clone()
-		e.tx(func(ctx context.Context, tx incident.Tx) {
-			e.writeAll(ctx, tx, existing, created)
-			e.requireUntouched(before, created)
+		// committed state only; they run on the transaction's goroutine,
+		// so a store whose outside reads waited for the writer would hang
+		// here.
+		w := e.newTxWorld()
+		e.tx(func(ctx context.Context, tx record.Tx) {
+			w.writeAll(ctx, tx)
+			w.requireBefore(e.ctx, e.store)
 		})
-		requireIncident(e.t, existing, e.get(existing.ID))
-		requireIncident(e.t, created, e.get(created.ID))
-		e.requireHistory(existing.ID, event(existing.ID, "resolve", t0))
+		w.requireAfter(e.ctx, e.store, true)
 	}},
+	{"UseAfterCommit", func(e *env) { useAfterReturn(e, true) }},
+	{"UseAfterRollback", func(e *env) { useAfterReturn(e, false) }},
 }
 
-func timerIDs(rs []incident.TimerRecord) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.ID
+// useAfterReturn keeps the tx of a transaction that commits (or rolls
+// back) and uses it after InTx returned: fn must not keep tx, and a store
+// refuses its use then, writing nothing.
+func useAfterReturn(e *env, commit bool) {
+	w := e.newTxWorld()
+	var kept record.Tx
+	err := e.store.InTx(e.ctx, func(_ context.Context, tx record.Tx) error {
+		kept = tx
+		if !commit {
+			return errRollback
+		}
+		return nil
+	})
+	if commit {
+		require.NoError(e.t, err)
+	} else {
+		require.ErrorIs(e.t, err, errRollback)
 	}
-	return out
+	ctx := e.ctx
+	upd := w.updated.Clone()
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Create", func() error { return kept.Create(ctx, w.created.Clone()) }},
+		{"Update", func() error { return kept.Update(ctx, upd) }},
+		{"AppendJournal", func() error { return kept.AppendJournal(ctx, w.existing.Ref(), w.newEntry) }},
+		{"AddLinks", func() error { return kept.AddLinks(ctx, w.causeLink) }},
+		{"RemoveLinks", func() error { return kept.RemoveLinks(ctx, w.link) }},
+		{"PutTimers", func() error { return kept.PutTimers(ctx, w.replacedTimer) }},
+		{"AppendEvents", func() error { return kept.AppendEvents(ctx, w.updateEvent) }},
+		{"NextNumber", func() error { _, err := kept.NextNumber(ctx, w.existing.Kind); return err }},
+		{"Get", func() error { _, err := kept.Get(ctx, w.existing.Ref()); return err }},
+		{"List", func() error { _, err := kept.List(ctx, record.Query{Kind: w.existing.Kind}); return err }},
+	}
+	for _, c := range calls {
+		err := c.call()
+		require.Error(e.t, err, "%s on a transaction after InTx returned", c.name)
+		require.NotErrorIs(e.t, err, errRollback)
+	}
+	w.requireBefore(e.ctx, e.store)
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 	"github.com/itsmkit/itsmkit/storage"
 )
@@ -20,16 +20,16 @@ import (
 // WorkerStore is a store that also runs the SLA wake-up work, as the SQL
 // adapters do.
 type WorkerStore interface {
-	incident.Store
+	record.Store
 	storage.TimerProcessor
 }
 
 // Sizes of TestTimerWorker.
 const (
-	workerIncidents = 500 // each with two timers
-	workerCount     = 4
-	workerBatch     = 64
-	workerStep      = 7 * time.Minute // lands on many thresholds exactly
+	workerRecords = 250 // per kind, each with two timers
+	workerCount   = 4
+	workerBatch   = 64
+	workerStep    = 7 * time.Minute // lands on many thresholds exactly
 )
 
 // errInjected is the hook failure TestTimerWorker injects now and then.
@@ -37,13 +37,18 @@ var errInjected = errors.New("storagetest: injected hook failure")
 
 // crossingKey identifies a crossing the way the worker records it.
 type crossingKey struct {
+	rec    record.Ref
 	timer  string
 	cycle  int
 	points int32
 }
 
 func (k crossingKey) String() string {
-	return fmt.Sprintf("%s cycle %d at %d bp", k.timer, k.cycle, k.points)
+	return fmt.Sprintf("%s timer %s cycle %d at %d bp", k.rec, k.timer, k.cycle, k.points)
+}
+
+func keyOf(c storage.Crossing) crossingKey {
+	return crossingKey{c.Record, c.TimerID, c.Cycle, c.BasisPoints}
 }
 
 // WorkerCalendars returns the calendars the timers of TestTimerWorker
@@ -59,28 +64,32 @@ func WorkerCalendars() sla.CalendarSource {
 // TestTimerWorker checks an adapter's storage.TimerProcessor under
 // concurrency. It calls newStore once for a fresh, empty store that binds
 // timers with WorkerCalendars; the factory may call t.Parallel, t.Skip or
-// t.Cleanup as for TestIncidentStore.
+// t.Cleanup as for TestStore. It declares CustomKind and a second kind of
+// its own.
 //
-// It creates workerIncidents incidents with two 24×7 timers each, with
-// targets and start times spread so that they cross their 50 %, 75 % and
-// 100 % thresholds at many different instants, saved through the ports
-// (Create and PutTimers of incident.NewTimerRecord records, as the
-// Service saves them). Then it advances a test clock in steps past every
-// breach; at each step workerCount goroutines run ProcessDueTimers
-// concurrently, batch after batch, until no timer is due, and the hook
-// fails now and then to check that a failed pass keeps nothing. It
-// proves that:
+// It creates workerRecords records of each kind with two 24×7 timers
+// each. The records of the two kinds have the same IDs, and every record
+// names its timers alike ("gold/response" and "gold/resolution"), so
+// timers are told apart by record only. Targets and start times are
+// spread so that the timers cross their 50 %, 75 % and 100 % thresholds
+// at many different instants; they are saved through the port (Create
+// and PutTimers of record.NewTimerRecord records, as a service saves
+// them). Then it advances a test clock in steps past every breach; at
+// each step workerCount goroutines run ProcessDueTimers concurrently,
+// batch after batch, until no timer is due, and the hook fails now and
+// then, to check that a failed pass keeps nothing. It proves that:
 //
-//   - no crossing (timer, cycle, basis points) is handed to the hook of a
-//     successful pass twice, and none is recorded without a hook call;
+//   - no crossing (record, timer, cycle, basis points) is handed to the
+//     hook of a successful pass twice, and none is recorded without a
+//     hook call;
 //   - no crossing is missed: every crossing storage.Crossings reports at
 //     the final instant was delivered exactly once, and nothing else was;
-//   - every crossing's details (incident, policy, metric, instant) match
+//   - every crossing's details (record, policy, metric, instant) match
 //     storage.Crossings;
 //   - at the end no timer is due (NextWakeAt zero or after the final
-//     instant), and every timer's derived fields equal those of
-//     incident.NewTimerRecord at the final instant (NextWakeAt to the
-//     microsecond).
+//     instant), every timer's derived fields equal those of
+//     record.NewTimerRecord at the final instant (NextWakeAt to the
+//     microsecond), and its history is unchanged.
 //
 // Retryable errors (storage.ErrRetryable, such as a serialization failure)
 // make a worker retry its pass; any other error fails the test.
@@ -91,52 +100,51 @@ func TestTimerWorker(t *testing.T, newStore func(t *testing.T) WorkerStore) {
 		t.Fatal("storagetest: newStore returned a nil WorkerStore")
 	}
 	ctx := t.Context()
-	base := t0
+	schema := CustomKind()
+	other := otherKind([]*record.Schema{schema})
+	require.NoError(t, store.Declare(ctx, schema, other))
+	gens := []*gen{newGen(schema, 11), newGen(other, 12)}
 	cal := sla.AlwaysOpen(time.UTC)
 
 	// The local copies of the timers, to compute what the worker must
 	// deliver.
-	type local struct {
-		rec   incident.TimerRecord
-		start time.Time
-	}
-	var timers []local
+	var timers []record.TimerRecord
 	var end time.Time
 	const perTx = 100
-	for first := 0; first < workerIncidents; first += perTx {
-		var incs []*incident.Incident
-		var recs []incident.TimerRecord
-		for n := first; n < min(first+perTx, workerIncidents); n++ {
-			opened := base.Add(time.Duration(n*13%240) * time.Minute)
-			inc := &incident.Incident{
-				ID: fmt.Sprintf("wrk-%05d", n), Number: fmt.Sprintf("WRK%07d", n), Title: fmt.Sprintf("Worker incident %d", n),
-				State: incident.New, Priority: itsm.PriorityHigh, OpenedAt: opened, UpdatedAt: opened,
-			}
-			incs = append(incs, inc)
-			for m, metric := range []sla.Metric{sla.MetricResponse, sla.MetricResolution} {
-				target := time.Duration(20+(n*37+m*101)%600) * time.Minute
-				start := opened.Add(time.Duration(m*(n%5)) * time.Minute)
-				tm, err := sla.NewTimer(cal, sla.BusinessTime(target), nil, "gold", metric, itsm.PriorityHigh)
-				require.NoError(t, err)
-				require.NoError(t, tm.Start(start))
-				rec := incident.NewTimerRecord(fmt.Sprintf("%s/gold/%s", inc.ID, metric), inc.ID, tm, start)
-				require.False(t, rec.NextWakeAt.IsZero(), "a running timer has a wake-up")
+	for _, g := range gens {
+		for first := 0; first < workerRecords; first += perTx {
+			var recs []*record.Record
+			var trs []record.TimerRecord
+			for n := first; n < min(first+perTx, workerRecords); n++ {
+				rec := g.record(n)
+				rec.OpenedAt = t0.Add(time.Duration(n*13%240) * time.Minute)
+				rec.UpdatedAt = rec.OpenedAt
 				recs = append(recs, rec)
-				timers = append(timers, local{rec: rec, start: start})
-				if d := start.Add(target); d.After(end) {
-					end = d
+				for m, metric := range []sla.Metric{sla.MetricResponse, sla.MetricResolution} {
+					target := time.Duration(20+(n*37+m*101+len(g.kind()))%600) * time.Minute
+					start := rec.OpenedAt.Add(time.Duration(m*(n%5)) * time.Minute)
+					tm, err := sla.NewTimer(cal, sla.BusinessTime(target), nil, "gold", metric, itsm.PriorityHigh)
+					require.NoError(t, err)
+					require.NoError(t, tm.Start(start))
+					tr := record.NewTimerRecord(rec.Ref(), "gold/"+string(metric), sla.PolicyKind(m), tm, start)
+					require.False(t, tr.NextWakeAt.IsZero(), "a running timer has a wake-up")
+					trs = append(trs, tr)
+					timers = append(timers, tr)
+					if d := start.Add(target); d.After(end) {
+						end = d
+					}
 				}
 			}
+			err := store.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+				for _, rec := range recs {
+					if err := tx.Create(ctx, rec); err != nil {
+						return err
+					}
+				}
+				return tx.PutTimers(ctx, trs...)
+			})
+			require.NoError(t, err)
 		}
-		err := store.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
-			for _, inc := range incs {
-				if err := tx.Create(ctx, inc); err != nil {
-					return err
-				}
-			}
-			return tx.PutTimers(ctx, recs...)
-		})
-		require.NoError(t, err)
 	}
 	end = end.Add(workerStep) // past every breach
 
@@ -170,7 +178,7 @@ func TestTimerWorker(t *testing.T, newStore func(t *testing.T) WorkerStore) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range seen {
-			k := crossingKey{c.TimerID, c.Cycle, c.BasisPoints}
+			k := keyOf(c)
 			if _, dup := delivered[k]; dup {
 				problems = append(problems, "delivered twice: "+k.String())
 				continue
@@ -184,7 +192,7 @@ func TestTimerWorker(t *testing.T, newStore func(t *testing.T) WorkerStore) {
 	}
 
 	steps := 0
-	for now := base; ; now = now.Add(workerStep) {
+	for now := t0; ; now = now.Add(workerStep) {
 		if now.After(end) {
 			now = end
 		}
@@ -227,9 +235,9 @@ func TestTimerWorker(t *testing.T, newStore func(t *testing.T) WorkerStore) {
 	// What the worker must have delivered: every crossing reached at the
 	// end, and nothing else.
 	want := make(map[crossingKey]storage.Crossing)
-	for _, l := range timers {
-		for _, c := range storage.Crossings(l.rec, end) {
-			want[crossingKey{c.TimerID, c.Cycle, c.BasisPoints}] = c
+	for _, tr := range timers {
+		for _, c := range storage.Crossings(tr, end) {
+			want[keyOf(c)] = c
 		}
 	}
 	require.Len(t, want, 3*len(timers), "every timer breaches by the end")
@@ -239,7 +247,6 @@ func TestTimerWorker(t *testing.T, newStore func(t *testing.T) WorkerStore) {
 			t.Errorf("missed: %s", k)
 			continue
 		}
-		require.Equal(t, w.IncidentID, got.IncidentID, k.String())
 		require.Equal(t, w.Policy, got.Policy, k.String())
 		require.Equal(t, w.Metric, got.Metric, k.String())
 		require.Truef(t, w.At.Equal(got.At), "%s: crossed at %s, delivered as %s", k, w.At, got.At)
@@ -256,22 +263,31 @@ func TestTimerWorker(t *testing.T, newStore func(t *testing.T) WorkerStore) {
 	require.NoError(t, err)
 	require.Empty(t, due, "no timer may be due after the last pass")
 	for i := 0; i < len(timers); i += 2 {
-		id := timers[i].rec.IncidentID
-		stored, err := store.Timers(ctx, id)
+		ref := timers[i].Record
+		stored, err := store.Timers(ctx, ref)
 		require.NoError(t, err)
-		require.Len(t, stored, 2)
+		require.Len(t, stored, 2, "timers of %s", ref)
 		for j, got := range stored {
 			l := timers[i+j]
-			require.Equal(t, l.rec.ID, got.ID)
-			w := incident.NewTimerRecord(l.rec.ID, id, l.rec.Timer, end)
+			require.Equal(t, l.ID, got.ID)
+			require.Equal(t, l.Record, got.Record)
+			w := record.NewTimerRecord(ref, l.ID, l.PolicyKind, l.Timer, end)
+			require.Equal(t, w.PolicyKind, got.PolicyKind, got.ID)
 			require.Equal(t, w.Stage, got.Stage, got.ID)
-			require.Truef(t, w.AtRiskAt.Truncate(time.Microsecond).Equal(got.AtRiskAt), "%s: at risk at %s, stored %s", got.ID, w.AtRiskAt, got.AtRiskAt)
-			require.Truef(t, w.BreachAt.Truncate(time.Microsecond).Equal(got.BreachAt), "%s: breach at %s, stored %s", got.ID, w.BreachAt, got.BreachAt)
+			require.Truef(t, w.AtRiskAt.Truncate(time.Microsecond).Equal(got.AtRiskAt), "%s of %s: at risk at %s, stored %s", got.ID, ref, w.AtRiskAt, got.AtRiskAt)
+			require.Truef(t, w.BreachAt.Truncate(time.Microsecond).Equal(got.BreachAt), "%s of %s: breach at %s, stored %s", got.ID, ref, w.BreachAt, got.BreachAt)
 			require.Equal(t, w.NextWakeAt.IsZero(), got.NextWakeAt.IsZero(), got.ID)
 			require.Less(t, got.NextWakeAt.Sub(w.NextWakeAt).Abs(), time.Microsecond, got.ID)
-			if diff := cmp.Diff(l.rec.Timer.Events(), got.Timer.Events(), cmpOpts); diff != "" {
-				t.Fatalf("%s: the worker changed the timer's history (-want +got):\n%s", got.ID, diff)
+			if diff := cmp.Diff(l.Timer.Events(), got.Timer.Events(), cmpOpts); diff != "" {
+				t.Fatalf("%s of %s: the worker changed the timer's history (-want +got):\n%s", got.ID, ref, diff)
 			}
+		}
+		rec, err := store.Get(ctx, ref)
+		require.NoError(t, err)
+		require.Len(t, rec.SLA, 2, "SLA summary of %s", ref)
+		for j, s := range rec.SLA {
+			require.Equal(t, stored[j].Summary().Stage, s.Stage, "the summary follows the worker's refresh")
+			require.True(t, stored[j].BreachAt.Equal(s.BreachAt), "the summary follows the worker's refresh")
 		}
 	}
 }
