@@ -15,6 +15,7 @@ require (
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/google/btree v1.1.3
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/govalues/decimal v0.1.32 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect

@@ -6,41 +6,52 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage/memory"
 )
 
-// Open a store, create an incident with its first audit event in one
-// transaction, and read both back.
+// Declare a kind, create a record of it with its first audit event in one
+// transaction, and list it.
 func Example() {
 	ctx := context.Background()
 	store := memory.New()
-	opened := time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
-	caller := itsm.Actor{ID: "carol", Name: "Carol"}
+	orders := record.MustNewSchema(record.SchemaDef{
+		Kind:   "work_order",
+		Prefix: "WO",
+		States: []record.StateDef{
+			{Name: "requested", Category: itsm.CategoryNew},
+			{Name: "in_progress", Category: itsm.CategoryActive},
+			{Name: "done", Category: itsm.CategoryClosed},
+		},
+		Attributes: []record.Attribute{
+			{Name: "site", Type: record.AttrChoice, Choices: []string{"north", "south"}, Filterable: true},
+		},
+	})
+	if err := store.Declare(ctx, orders); err != nil {
+		fmt.Println(err)
+		return
+	}
 
-	var id string
-	err := store.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
-		n, err := tx.NextNumber(ctx, incident.Kind)
+	opened := time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
+	err := store.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		n, err := tx.NextNumber(ctx, "work_order")
 		if err != nil {
 			return err
 		}
-		inc := &incident.Incident{
-			ID:       "inc-1",
-			Number:   fmt.Sprintf("INC%07d", n),
-			Title:    "Mail relay down",
-			Caller:   caller,
-			Priority: itsm.PriorityHigh,
-			State:    incident.New,
-			OpenedAt: opened,
+		rec := &record.Record{
+			Header: record.Header{
+				Kind: "work_order", ID: "wo-1", Number: record.Numbering{Prefix: orders.Prefix(), Digits: 7}.Format(n),
+				Title: "Replace the badge reader", State: "requested", StateCategory: itsm.CategoryNew,
+				Requester: itsm.Actor{ID: "carol"}, OpenedAt: opened, UpdatedAt: opened,
+			},
+			Attrs: map[string]record.Value{"site": record.Text("north")},
 		}
-		if err := tx.Create(ctx, inc); err != nil {
+		if err := tx.Create(ctx, rec); err != nil {
 			return err
 		}
-		id = inc.ID
 		return tx.AppendEvents(ctx, itsm.Event{
-			Kind: incident.Kind, RecordID: inc.ID, Actor: caller, At: opened,
-			Action: "open", To: string(incident.New),
+			Kind: rec.Kind, RecordID: rec.ID, Actor: rec.Requester, At: opened, Action: "open", To: rec.State,
 		})
 	})
 	if err != nil {
@@ -48,46 +59,26 @@ func Example() {
 		return
 	}
 
-	inc, err := store.GetByNumber(ctx, "INC0000001")
+	page, err := store.List(ctx, record.Query{
+		Kind:  "work_order",
+		Attrs: []record.AttrFilter{{Name: "site", In: []record.Value{record.Text("north")}}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(inc.ID == id, inc.Number, inc.Title, "version", inc.Version)
-	history, _ := store.History(ctx, inc.ID)
-	for _, ev := range history {
-		fmt.Println(ev)
+	for _, rec := range page.Records {
+		fmt.Println(rec.Number, rec.Title, rec.State, "version", rec.Version)
 	}
+	history, _ := store.History(ctx, record.Ref{Kind: "work_order", ID: "wo-1"})
+	fmt.Println(history[0])
+
+	_, err = store.List(ctx, record.Query{Kind: "work_order", States: []string{"lost"}})
+	fmt.Println(errors.Is(err, itsm.ErrValidation))
 	// Output:
-	// true INC0000001 Mail relay down version 1
-	// incident inc-1 #1 2026-11-02T09:30:00Z carol open →new
-}
-
-// An update based on a stale read fails with itsm.ErrConflict and changes
-// nothing; the caller reloads and retries.
-func ExampleStore_InTx_conflict() {
-	ctx := context.Background()
-	store := memory.New()
-	inc := &incident.Incident{ID: "inc-1", Number: "INC0000001", Title: "VPN drops", State: incident.New}
-	_ = store.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Create(ctx, inc) })
-
-	alice, _ := store.Get(ctx, "inc-1")
-	bob, _ := store.Get(ctx, "inc-1")
-	alice.Assignee = "alice"
-	bob.Assignee = "bob"
-	update := func(inc *incident.Incident) error {
-		return store.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Update(ctx, inc) })
-	}
-	fmt.Println("alice:", update(alice))
-	err := update(bob)
-	fmt.Println("bob:", err, errors.Is(err, itsm.ErrConflict))
-
-	stored, _ := store.Get(ctx, "inc-1")
-	fmt.Println(stored.Assignee, stored.Version)
-	// Output:
-	// alice: <nil>
-	// bob: itsm: incident inc-1 is at version 2, not 1 true
-	// alice 2
+	// WO0000001 Replace the badge reader requested version 1
+	// work_order wo-1 #1 2026-11-02T09:30:00Z carol open →requested
+	// true
 }
 
 // Writes inside a transaction are visible to it at once and to everyone
@@ -95,22 +86,28 @@ func ExampleStore_InTx_conflict() {
 func ExampleStore_InTx_rollback() {
 	ctx := context.Background()
 	store := memory.New()
-	err := store.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
-		if err := tx.Create(ctx, &incident.Incident{ID: "inc-1", Number: "INC0000001"}); err != nil {
+	_ = store.Declare(ctx, record.MustNewSchema(record.SchemaDef{
+		Kind: "task", Prefix: "TSK", States: []record.StateDef{{Name: "open", Category: itsm.CategoryActive}},
+	}))
+	ref := record.Ref{Kind: "task", ID: "t-1"}
+	err := store.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		rec := &record.Record{Header: record.Header{Kind: ref.Kind, ID: ref.ID, Number: "TSK1", State: "open",
+			StateCategory: itsm.CategoryActive, OpenedAt: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}}
+		if err := tx.Create(ctx, rec); err != nil {
 			return err
 		}
-		_, inside := tx.Get(ctx, "inc-1")
-		_, outside := store.Get(ctx, "inc-1")
+		_, inside := tx.Get(ctx, ref)
+		_, outside := store.Get(ctx, ref)
 		fmt.Println("inside:", inside)
 		fmt.Println("outside:", outside)
 		return errors.New("changed my mind")
 	})
 	fmt.Println("InTx:", err)
-	_, err = store.Get(ctx, "inc-1")
+	_, err = store.Get(ctx, ref)
 	fmt.Println("after:", err)
 	// Output:
 	// inside: <nil>
-	// outside: itsm: incident inc-1 not found
+	// outside: itsm: task t-1 not found
 	// InTx: changed my mind
-	// after: itsm: incident inc-1 not found
+	// after: itsm: task t-1 not found
 }

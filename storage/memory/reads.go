@@ -2,165 +2,216 @@ package memory
 
 import (
 	"cmp"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 )
 
-// The read operations, shared by Store and tx. They take a view and return
-// copies.
+// The read operations, shared by Store and tx. They check their
+// arguments, read a view and return copies.
 
-func (v view) get(id string) (*incident.Incident, error) {
-	inc, ok := v.incident(id)
+func (v view) get(ref record.Ref) (*record.Record, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	rec, ok := v.record(ref)
 	if !ok {
-		return nil, &itsm.NotFoundError{Kind: incident.Kind, ID: id}
+		return nil, &itsm.NotFoundError{Kind: ref.Kind, ID: ref.ID}
 	}
-	return inc.Clone(), nil
+	return rec.Clone(), nil
 }
 
-func (v view) getByNumber(number string) (*incident.Incident, error) {
-	id, ok := v.idByNumber(number)
+func (v view) getByNumber(kind, number string) (*record.Record, error) {
+	bad := &itsm.ValidationError{Subject: "record"}
+	if !record.ValidKind(kind) {
+		bad.Add("kind", "%q is not a kind name", kind)
+	}
+	if number == "" || len(number) > record.MaxIDLen {
+		bad.Add("number", "must be 1 to %d bytes", record.MaxIDLen)
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	id, ok := v.idByNumber(kind, number)
 	if !ok {
-		return nil, &itsm.NotFoundError{Kind: incident.Kind, ID: number}
+		return nil, &itsm.NotFoundError{Kind: kind, ID: number}
 	}
-	return v.get(id)
+	return v.get(record.Ref{Kind: kind, ID: id})
 }
 
-// listOrder is the order of List and Children: OpenedAt, then ID.
-func listOrder(a, b *incident.Incident) int {
-	if c := a.OpenedAt.Compare(b.OpenedAt); c != 0 {
-		return c
+// list answers List from the smallest index the query's filters allow
+// (see kindIndex.plan): it walks that index from the cursor, applies
+// Query.Match to each record it meets and stops at one more match than
+// the page holds.
+func (v view) list(q record.Query) (record.Page, error) {
+	if err := v.s.CheckQuery(q); err != nil {
+		return record.Page{}, err
 	}
-	return strings.Compare(a.ID, b.ID)
-}
-
-func (v view) list(q incident.Query) (incident.Page, error) {
-	var after *incident.Cursor
+	var after *record.Cursor
 	if q.After != "" {
-		c, err := incident.ParseCursor(q.After)
+		c, err := record.ParseCursor(q.After)
 		if err != nil {
-			return incident.Page{}, err
+			return record.Page{}, err
 		}
 		after = &c
 	}
-	// Query.Match reads only the derived fields of timer records, so the
-	// timers are not decoded here.
-	needTimers := q.Breached || q.AtRisk
-	var hits []*incident.Incident
-	v.eachIncident(func(inc *incident.Incident) {
-		if after != nil && !after.Precedes(inc) {
-			return
+	hits := []*record.Record{}
+	if ix := v.t.kinds[q.Kind]; ix != nil {
+		src := ix.plan(q)
+		want := q.PageSize() + 1
+		visited := 0
+		if src.sla {
+			recs, n := v.walkSLA(ix, q, after, want)
+			hits, visited = append(hits, recs...), n
 		}
-		var recs []incident.TimerRecord
-		if needTimers {
-			for _, row := range v.timersOf(inc.ID) {
-				recs = append(recs, row.rec)
-			}
+		for _, val := range src.vals {
+			recs, n := v.walk(ix, q, src, val, after, want)
+			hits = append(hits, recs...)
+			visited += n
 		}
-		if q.Match(inc, recs) {
-			hits = append(hits, inc)
+		v.s.visited.Add(int64(visited))
+		if len(src.vals) > 1 {
+			// Each value's walk is in list order; so is their union once
+			// sorted, without the records found under two values (of
+			// their timers' policy kinds), and its first want records are
+			// the page's.
+			slices.SortFunc(hits, func(a, b *record.Record) int {
+				x, _ := q.Order.Key(a)
+				y, _ := q.Order.Key(b)
+				return cmpAt(x, a.ID, y, b.ID)
+			})
+			hits = slices.CompactFunc(hits, func(a, b *record.Record) bool { return a.ID == b.ID })
+			hits = hits[:min(len(hits), want)]
 		}
-	})
-	slices.SortFunc(hits, listOrder)
-	page := incident.NewPage(q, hits)
-	page.Incidents = cloneAll(page.Incidents)
+	}
+	page := record.NewPage(q, hits)
+	for i, rec := range page.Records {
+		page.Records[i] = rec.Clone()
+	}
 	return page, nil
 }
 
-func (v view) children(id string) []*incident.Incident {
-	var kids []*incident.Incident
-	v.eachIncident(func(inc *incident.Incident) {
-		if inc.ParentID == id {
-			kids = append(kids, inc)
+func (v view) journal(ref record.Ref) ([]record.Entry, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	out := []record.Entry{}
+	eachOf(v.t.journal, ref, func(it *seqItem[record.Entry]) { out = append(out, it.val) })
+	return out, nil
+}
+
+func (v view) links(ref record.Ref) ([]record.Link, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	out := []record.Link{}
+	eachOf(v.t.ends, ref, func(it *seqItem[record.Link]) { out = append(out, it.val) })
+	return out, nil
+}
+
+// timerRows returns the timers of ref in the order they were first saved.
+func (v view) timerRows(ref record.Ref) []*timerRow {
+	var rows []*timerRow
+	v.t.timers.AscendGreaterOrEqual(&timerRow{rec: record.TimerRecord{Record: ref}}, func(row *timerRow) bool {
+		if row.rec.Record != ref {
+			return false
 		}
+		rows = append(rows, row)
+		return true
 	})
-	slices.SortFunc(kids, listOrder)
-	return cloneAll(kids)
-}
-
-func (v view) timers(id string) ([]incident.TimerRecord, error) {
-	rows := v.timersOf(id)
 	slices.SortFunc(rows, func(a, b *timerRow) int { return cmp.Compare(a.seq, b.seq) })
-	return decodeAll(rows)
+	return rows
 }
 
-func (v view) timersDue(before time.Time, limit int) ([]incident.TimerRecord, error) {
+func (v view) timers(ref record.Ref) ([]record.TimerRecord, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	return decodeAll(v.timerRows(ref))
+}
+
+// timersDue walks the timers in the order of TimersDue, from the
+// earliest NextWakeAt, and stops at the first that is not due.
+func (v view) timersDue(before time.Time, limit int) ([]record.TimerRecord, error) {
 	if limit <= 0 {
-		return []incident.TimerRecord{}, nil
+		return []record.TimerRecord{}, nil
 	}
 	var rows []*timerRow
-	v.eachTimer(func(row *timerRow) {
-		if w := row.rec.NextWakeAt; !w.IsZero() && !w.After(before) {
-			rows = append(rows, row)
+	visited := 0
+	v.t.due.Ascend(func(d dueItem) bool {
+		visited++
+		if d.row.rec.NextWakeAt.After(before) {
+			return false
 		}
+		rows = append(rows, d.row)
+		return len(rows) < limit
 	})
-	slices.SortFunc(rows, func(a, b *timerRow) int {
-		if c := a.rec.NextWakeAt.Compare(b.rec.NextWakeAt); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.rec.ID, b.rec.ID); c != 0 {
-			return c
-		}
-		return strings.Compare(a.rec.IncidentID, b.rec.IncidentID)
-	})
-	if len(rows) > limit {
-		rows = rows[:limit]
-	}
+	v.s.visited.Add(int64(visited))
 	return decodeAll(rows)
 }
 
-func (v view) history(id string) []itsm.Event {
-	k := recordKey{kind: incident.Kind, id: id}
-	out := make([]itsm.Event, 0, v.events(k, nil))
-	v.events(k, func(e itsm.Event) { out = append(out, copyEvent(e)) })
-	return out
+func (v view) history(ref record.Ref) ([]itsm.Event, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	out := []itsm.Event{}
+	eachOf(v.t.events, ref, func(it *seqItem[itsm.Event]) { out = append(out, copyEvent(it.val)) })
+	return out, nil
 }
 
-func (v view) resolvedBefore(t time.Time, limit int) []*incident.Incident {
+func (v view) readOutbox(after string, limit int) (record.OutboxPage, error) {
+	last, err := parseOutboxCursor(after)
+	if err != nil {
+		return record.OutboxPage{}, err
+	}
+	page := record.OutboxPage{Messages: []record.Message{}, Next: after}
 	if limit <= 0 {
-		return []*incident.Incident{}
+		return page, nil
 	}
-	var hits []*incident.Incident
-	v.eachIncident(func(inc *incident.Incident) {
-		if !inc.ResolvedAt.IsZero() && inc.ResolvedAt.Before(t) && inc.ClosedAt.IsZero() && !inc.Major {
-			hits = append(hits, inc)
-		}
+	v.t.outbox.AscendGreaterOrEqual(&seqItem[itsm.Event]{n: last + 1}, func(it *seqItem[itsm.Event]) bool {
+		page.Messages = append(page.Messages, record.Message{ID: it.n, Event: copyEvent(it.val)})
+		return len(page.Messages) < limit
 	})
-	slices.SortFunc(hits, func(a, b *incident.Incident) int {
-		if c := a.ResolvedAt.Compare(b.ResolvedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	if len(hits) > limit {
-		hits = hits[:limit]
+	if n := len(page.Messages); n > 0 {
+		page.Next = outboxCursor(page.Messages[n-1].ID)
 	}
-	return cloneAll(hits)
+	return page, nil
 }
 
-// cloneAll returns deep copies of incs in a new, non-nil slice.
-func cloneAll(incs []*incident.Incident) []*incident.Incident {
-	out := make([]*incident.Incident, len(incs))
-	for i, inc := range incs {
-		out[i] = inc.Clone()
+// outboxCursor returns the ReadOutbox cursor after message id.
+func outboxCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
+}
+
+// parseOutboxCursor returns the message ID a cursor made by outboxCursor
+// names, or 0 for the empty cursor.
+func parseOutboxCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
 	}
-	return out
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	id, err2 := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || err2 != nil || id < 1 || outboxCursor(id) != s {
+		return 0, itsm.NewValidationError("outbox", "after", "%q is not a cursor from a previous page", s)
+	}
+	return id, nil
 }
 
 // decodeAll returns the records of rows with freshly decoded timers, in a
 // new, non-nil slice.
-func decodeAll(rows []*timerRow) ([]incident.TimerRecord, error) {
-	out := make([]incident.TimerRecord, len(rows))
+func decodeAll(rows []*timerRow) ([]record.TimerRecord, error) {
+	out := make([]record.TimerRecord, len(rows))
 	for i, row := range rows {
 		t := new(sla.Timer)
-		if err := json.Unmarshal(row.timer, t); err != nil {
-			return nil, fmt.Errorf("memory: decode timer %s: %w", row.rec.ID, err)
+		if err := json.Unmarshal(row.enc, t); err != nil {
+			return nil, fmt.Errorf("memory: decode timer %s of %s: %w", row.rec.ID, row.rec.Record, err)
 		}
 		out[i] = row.rec
 		out[i].Timer = t

@@ -4,22 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 )
 
-// tx is the incident.Tx handed to InTx's fn. Its methods may be called
-// from several goroutines while fn runs.
+// tx is the record.Tx handed to InTx's fn. Its methods may be called from
+// several goroutines while fn runs; they run one at a time.
 type tx struct {
 	mu   sync.Mutex
 	done bool
-	view view // view.w holds the staged writes
+	v    view // v.w holds the staged writes, v.t the transaction's trees
 }
 
-var _ incident.Tx = (*tx)(nil)
+var _ record.Tx = (*tx)(nil)
 
 // end closes the transaction to further use and returns its staged
 // writes. It may be called more than once.
@@ -27,7 +28,7 @@ func (t *tx) end() *staged {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.done = true
-	return t.view.w
+	return t.v.w
 }
 
 // use runs fn on the transaction's view while holding its lock.
@@ -40,170 +41,384 @@ func (t *tx) use(ctx context.Context, fn func(view) error) error {
 	if t.done {
 		return ErrTxDone
 	}
-	return fn(t.view)
+	return fn(t.v)
 }
 
-func (t *tx) Get(ctx context.Context, id string) (*incident.Incident, error) {
-	var inc *incident.Incident
-	err := t.use(ctx, func(v view) (err error) { inc, err = v.get(id); return err })
-	return inc, err
+// Get implements record.Reader, seeing the transaction's own writes.
+func (t *tx) Get(ctx context.Context, ref record.Ref) (*record.Record, error) {
+	var rec *record.Record
+	err := t.use(ctx, func(v view) (err error) { rec, err = v.get(ref); return err })
+	return rec, err
 }
 
-func (t *tx) GetByNumber(ctx context.Context, number string) (*incident.Incident, error) {
-	var inc *incident.Incident
-	err := t.use(ctx, func(v view) (err error) { inc, err = v.getByNumber(number); return err })
-	return inc, err
+// GetByNumber implements record.Reader, seeing the transaction's own
+// writes.
+func (t *tx) GetByNumber(ctx context.Context, kind, number string) (*record.Record, error) {
+	var rec *record.Record
+	err := t.use(ctx, func(v view) (err error) { rec, err = v.getByNumber(kind, number); return err })
+	return rec, err
 }
 
-func (t *tx) List(ctx context.Context, q incident.Query) (incident.Page, error) {
-	var p incident.Page
+// List implements record.Reader, seeing the transaction's own writes.
+func (t *tx) List(ctx context.Context, q record.Query) (record.Page, error) {
+	var p record.Page
 	err := t.use(ctx, func(v view) (err error) { p, err = v.list(q); return err })
 	return p, err
 }
 
-func (t *tx) Children(ctx context.Context, id string) ([]*incident.Incident, error) {
-	var out []*incident.Incident
-	err := t.use(ctx, func(v view) error { out = v.children(id); return nil })
+// Journal implements record.Reader, seeing the transaction's own writes.
+func (t *tx) Journal(ctx context.Context, ref record.Ref) ([]record.Entry, error) {
+	var out []record.Entry
+	err := t.use(ctx, func(v view) (err error) { out, err = v.journal(ref); return err })
 	return out, err
 }
 
-func (t *tx) Timers(ctx context.Context, id string) ([]incident.TimerRecord, error) {
-	var out []incident.TimerRecord
-	err := t.use(ctx, func(v view) (err error) { out, err = v.timers(id); return err })
+// Links implements record.Reader, seeing the transaction's own writes.
+func (t *tx) Links(ctx context.Context, ref record.Ref) ([]record.Link, error) {
+	var out []record.Link
+	err := t.use(ctx, func(v view) (err error) { out, err = v.links(ref); return err })
 	return out, err
 }
 
-func (t *tx) TimersDue(ctx context.Context, before time.Time, limit int) ([]incident.TimerRecord, error) {
-	var out []incident.TimerRecord
+// Timers implements record.Reader, seeing the transaction's own writes.
+func (t *tx) Timers(ctx context.Context, ref record.Ref) ([]record.TimerRecord, error) {
+	var out []record.TimerRecord
+	err := t.use(ctx, func(v view) (err error) { out, err = v.timers(ref); return err })
+	return out, err
+}
+
+// TimersDue implements record.Reader, seeing the transaction's own
+// writes.
+func (t *tx) TimersDue(ctx context.Context, before time.Time, limit int) ([]record.TimerRecord, error) {
+	var out []record.TimerRecord
 	err := t.use(ctx, func(v view) (err error) { out, err = v.timersDue(before, limit); return err })
 	return out, err
 }
 
-func (t *tx) History(ctx context.Context, id string) ([]itsm.Event, error) {
+// History implements record.Reader, seeing the transaction's own writes.
+func (t *tx) History(ctx context.Context, ref record.Ref) ([]itsm.Event, error) {
 	var out []itsm.Event
-	err := t.use(ctx, func(v view) error { out = v.history(id); return nil })
+	err := t.use(ctx, func(v view) (err error) { out, err = v.history(ref); return err })
 	return out, err
 }
 
-func (t *tx) ResolvedBefore(ctx context.Context, before time.Time, limit int) ([]*incident.Incident, error) {
-	var out []*incident.Incident
-	err := t.use(ctx, func(v view) error { out = v.resolvedBefore(before, limit); return nil })
-	return out, err
+// ReadOutbox implements record.Reader, seeing the messages of the
+// transaction's own events too.
+func (t *tx) ReadOutbox(ctx context.Context, after string, limit int) (record.OutboxPage, error) {
+	var p record.OutboxPage
+	err := t.use(ctx, func(v view) (err error) { p, err = v.readOutbox(after, limit); return err })
+	return p, err
 }
 
-// NextNumber returns the next value of the sequence named kind. The
-// sequence is part of the transaction, so a rollback leaves no gap; an
-// empty kind is an *itsm.ValidationError.
+// NextNumber returns the next value of the number sequence of kind, which
+// must be declared (an *itsm.ValidationError otherwise). The sequence is
+// part of the transaction, so a rollback hands its numbers out again.
 func (t *tx) NextNumber(ctx context.Context, kind string) (int64, error) {
 	var n int64
 	err := t.use(ctx, func(v view) error {
-		if kind == "" {
-			return itsm.NewValidationError("number sequence", "kind", "must not be empty")
+		if _, err := v.s.Schema(kind); err != nil {
+			return err
 		}
-		n = v.number(kind) + 1
-		v.w.numbers[kind] = n
+		it, _ := v.t.numbers.Get(numberItem{kind: kind})
+		it.kind, it.n = kind, it.n+1
+		v.t.numbers.ReplaceOrInsert(it)
+		n = it.n
 		return nil
 	})
 	return n, err
 }
 
-// Create stores a copy of inc with Version 1 and sets inc.Version to 1. A
-// nil incident, an empty ID or an empty Number is an
-// *itsm.ValidationError; an ID or Number already stored (or created
-// earlier in the transaction) is an error matching itsm.ErrConflict.
-func (t *tx) Create(ctx context.Context, inc *incident.Incident) error {
+// Create stores a copy of rec with Version 1 and sets rec.Version to 1. A
+// record that fails record.Registry.CheckRecord is an
+// *itsm.ValidationError; an ID or Number of the kind already stored (or
+// created earlier in the transaction) is an error matching
+// itsm.ErrConflict. rec.SLA is ignored.
+func (t *tx) Create(ctx context.Context, rec *record.Record) error {
 	return t.use(ctx, func(v view) error {
-		if err := incident.ValidateKeys(inc); err != nil {
+		if err := v.s.CheckRecord(rec); err != nil {
 			return err
 		}
-		if _, ok := v.incident(inc.ID); ok {
-			return fmt.Errorf("memory: incident %s already exists: %w", inc.ID, itsm.ErrConflict)
+		ref := rec.Ref()
+		if _, ok := v.record(ref); ok {
+			return fmt.Errorf("memory: %s already exists: %w", ref, itsm.ErrConflict)
 		}
-		if other, ok := v.idByNumber(inc.Number); ok {
-			return fmt.Errorf("memory: incident number %s is taken by incident %s: %w", inc.Number, other, itsm.ErrConflict)
+		if other, ok := v.idByNumber(rec.Kind, rec.Number); ok {
+			return fmt.Errorf("memory: %s number %s is taken by %s: %w", rec.Kind, rec.Number, other, itsm.ErrConflict)
 		}
-		stored := inc.Clone()
+		stored, err := storedCopy(rec, nil)
+		if err != nil {
+			return err
+		}
 		stored.Version = 1
-		v.w.incidents[stored.ID] = stored
-		v.w.byNumber[stored.Number] = stored.ID
-		inc.Version = 1
+		v.put(nil, stored)
+		rec.Version = 1
 		return nil
 	})
 }
 
-// Update replaces the stored incident with a copy of inc when the stored
-// version equals inc.Version, and sets inc.Version to the next version.
+// Update replaces the stored record with a copy of rec when the stored
+// version equals rec.Version, and sets rec.Version to the next version.
 // Otherwise nothing changes and the error is an *itsm.ConflictError (with
 // Expected and Actual), or an *itsm.NotFoundError when there is no such
-// incident. A changed Number must be free (itsm.ErrConflict otherwise). A
-// nil incident or an empty ID or Number is an *itsm.ValidationError.
-func (t *tx) Update(ctx context.Context, inc *incident.Incident) error {
+// record. A changed Number must be free (itsm.ErrConflict otherwise); a
+// record that fails record.Registry.CheckRecord is an
+// *itsm.ValidationError. rec.SLA is ignored: the record keeps the summary
+// of its timers.
+func (t *tx) Update(ctx context.Context, rec *record.Record) error {
 	return t.use(ctx, func(v view) error {
-		if err := incident.ValidateKeys(inc); err != nil {
+		if err := v.s.CheckRecord(rec); err != nil {
 			return err
 		}
-		cur, ok := v.incident(inc.ID)
+		ref := rec.Ref()
+		cur, ok := v.record(ref)
 		if !ok {
-			return &itsm.NotFoundError{Kind: incident.Kind, ID: inc.ID}
+			return &itsm.NotFoundError{Kind: ref.Kind, ID: ref.ID}
 		}
-		if cur.Version != inc.Version {
-			return &itsm.ConflictError{Kind: incident.Kind, ID: inc.ID, Expected: inc.Version, Actual: cur.Version}
+		if cur.Version != rec.Version {
+			return &itsm.ConflictError{Kind: ref.Kind, ID: ref.ID, Expected: rec.Version, Actual: cur.Version}
 		}
-		if inc.Number != cur.Number {
-			if other, ok := v.idByNumber(inc.Number); ok {
-				return fmt.Errorf("memory: incident number %s is taken by incident %s: %w", inc.Number, other, itsm.ErrConflict)
+		if rec.Number != cur.Number {
+			if other, ok := v.idByNumber(rec.Kind, rec.Number); ok {
+				return fmt.Errorf("memory: %s number %s is taken by %s: %w", rec.Kind, rec.Number, other, itsm.ErrConflict)
 			}
 		}
-		stored := inc.Clone()
+		stored, err := storedCopy(rec, cur.SLA)
+		if err != nil {
+			return err
+		}
 		stored.Version = cur.Version + 1
-		v.w.incidents[stored.ID] = stored
-		v.w.byNumber[stored.Number] = stored.ID
-		inc.Version = stored.Version
+		v.put(cur, stored)
+		rec.Version = stored.Version
 		return nil
 	})
 }
 
-// PutTimers inserts or replaces timers keyed by ID, storing each Timer as
-// its JSON encoding. A replaced timer keeps its place in the order of
-// Timers. Every record needs an ID, an IncidentID and a Timer, or nothing
-// is stored and the error is an *itsm.ValidationError; a Timer that fails
-// to encode stores nothing either.
-func (t *tx) PutTimers(ctx context.Context, timers ...incident.TimerRecord) error {
+// storedCopy returns the copy of rec that the store keeps, with the given
+// SLA summary: what its document (record.Record.Document) reads back
+// as, so that the memory store returns what the SQL stores return:
+// instants in UTC, the body compacted and escaped as Document writes it.
+func storedCopy(rec *record.Record, sum record.Summary) (*record.Record, error) {
+	c := rec.Clone()
+	c.SLA = sum
+	c.OpenedAt, c.UpdatedAt = c.OpenedAt.UTC(), c.UpdatedAt.UTC()
+	c.ResolvedAt, c.ClosedAt = c.ResolvedAt.UTC(), c.ClosedAt.UTC()
+	if len(c.Body) > 0 {
+		body, err := json.Marshal(json.RawMessage(c.Body)) // as Document encodes it
+		if err != nil {
+			return nil, fmt.Errorf("memory: encode the body of %s: %w", rec.Ref(), err)
+		}
+		c.Body = body
+	}
+	return c, nil
+}
+
+// put stages rec, which replaces old (nil for a new record), and updates
+// the indexes of its kind.
+func (v view) put(old, rec *record.Record) {
+	ref := rec.Ref()
+	v.w.records[ref] = rec
+	v.w.numbers[numberKey{ref.Kind, rec.Number}] = ref.ID
+	ix := v.t.kinds[ref.Kind]
+	if ix == nil {
+		ix = newKindIndex()
+		v.t.kinds[ref.Kind] = ix
+	}
+	ix.update(old, rec)
+}
+
+// AppendJournal appends entries to the journal of the record ref names.
+// A malformed ref or entry is an *itsm.ValidationError, a record that is
+// not stored an *itsm.NotFoundError; then nothing is appended.
+func (t *tx) AppendJournal(ctx context.Context, ref record.Ref, entries ...record.Entry) error {
 	return t.use(ctx, func(v view) error {
-		if err := incident.ValidateTimerRecords(timers); err != nil {
+		if err := record.CheckRef(ref); err != nil {
+			return err
+		}
+		if err := record.CheckEntries(entries); err != nil {
+			return err
+		}
+		if _, ok := v.record(ref); !ok {
+			return &itsm.NotFoundError{Kind: ref.Kind, ID: ref.ID}
+		}
+		n := lastOf(v.t.journal, ref)
+		for _, e := range entries {
+			n++
+			e.At = e.At.UTC()
+			v.t.journal.ReplaceOrInsert(&seqItem[record.Entry]{ref: ref, n: n, val: e})
+		}
+		return nil
+	})
+}
+
+// AddLinks stores links, as record.Tx documents: malformed links are an
+// *itsm.ValidationError (record.CheckLinks), an end that is not stored
+// (committed or created in this transaction) an *itsm.NotFoundError for
+// it, and a link of the same type and ends that is stored, or given twice
+// in the call, an error matching itsm.ErrConflict. Then nothing of the
+// call is stored.
+func (t *tx) AddLinks(ctx context.Context, links ...record.Link) error {
+	return t.use(ctx, func(v view) error {
+		if err := record.CheckLinks(links); err != nil {
+			return err
+		}
+		for _, l := range links {
+			for _, end := range []record.Ref{l.From, l.To} {
+				if _, ok := v.record(end); !ok {
+					return &itsm.NotFoundError{Kind: end.Kind, ID: end.ID}
+				}
+			}
+		}
+		seen := make(map[linkKey]bool, len(links))
+		for _, l := range links {
+			k := keyOfLink(l)
+			if seen[k] || v.t.links.Has(&linkItem{link: l}) {
+				return fmt.Errorf("memory: link %s %s → %s already exists: %w", l.Type, l.From, l.To, itsm.ErrConflict)
+			}
+			seen[k] = true
+		}
+		for _, l := range links {
+			l.CreatedAt = l.CreatedAt.UTC()
+			v.t.linkSeq++
+			n := v.t.linkSeq
+			v.t.links.ReplaceOrInsert(&linkItem{link: l, seq: n})
+			v.t.ends.ReplaceOrInsert(&seqItem[record.Link]{ref: l.From, n: n, val: l})
+			v.t.ends.ReplaceOrInsert(&seqItem[record.Link]{ref: l.To, n: n, val: l})
+		}
+		return nil
+	})
+}
+
+// linkKey identifies a link: its type and ends.
+type linkKey struct {
+	typ      string
+	from, to record.Ref
+}
+
+func keyOfLink(l record.Link) linkKey { return linkKey{typ: l.Type, from: l.From, to: l.To} }
+
+// RemoveLinks removes links, known by Type, From and To (their CreatedAt
+// and CreatedBy are not looked at). A malformed type or end is an
+// *itsm.ValidationError; a link that is not stored, or that the call
+// names twice, is an *itsm.NotFoundError (Kind "link"); then none is
+// removed.
+func (t *tx) RemoveLinks(ctx context.Context, links ...record.Link) error {
+	return t.use(ctx, func(v view) error {
+		bad := &itsm.ValidationError{Subject: "links"}
+		for i, l := range links {
+			at := "[" + strconv.Itoa(i) + "]."
+			if !record.ValidKind(l.Type) {
+				bad.Add(at+"type", "%q is not a link type name", l.Type)
+			}
+			for _, end := range []struct {
+				name string
+				ref  record.Ref
+			}{{"from", l.From}, {"to", l.To}} {
+				if !record.ValidKind(end.ref.Kind) {
+					bad.Add(at+end.name+".kind", "%q is not a kind name", end.ref.Kind)
+				}
+				if end.ref.ID == "" || len(end.ref.ID) > record.MaxIDLen {
+					bad.Add(at+end.name+".id", "must be 1 to %d bytes", record.MaxIDLen)
+				}
+			}
+		}
+		if err := bad.Err(); err != nil {
+			return err
+		}
+		stored := make([]*linkItem, len(links))
+		seen := make(map[linkKey]bool, len(links))
+		for i, l := range links {
+			it, ok := v.t.links.Get(&linkItem{link: l})
+			k := keyOfLink(l)
+			if !ok || seen[k] {
+				return &itsm.NotFoundError{Kind: "link", ID: l.Type + " " + l.From.String() + " → " + l.To.String()}
+			}
+			seen[k] = true
+			stored[i] = it
+		}
+		for _, it := range stored {
+			v.t.links.Delete(it)
+			v.t.ends.Delete(&seqItem[record.Link]{ref: it.link.From, n: it.seq})
+			v.t.ends.Delete(&seqItem[record.Link]{ref: it.link.To, n: it.seq})
+		}
+		return nil
+	})
+}
+
+// PutTimers inserts or replaces timers keyed by Record and ID, keeping
+// each Timer as its JSON encoding and its derived fields as given. A
+// replaced timer keeps its place in the order of Timers. Records that
+// fail record.CheckTimerRecords are an *itsm.ValidationError, a record
+// that is not stored an *itsm.NotFoundError, a Timer that fails to encode
+// an error; then nothing of the call is stored. The SLA summary of each
+// record the call touches is refreshed.
+func (t *tx) PutTimers(ctx context.Context, timers ...record.TimerRecord) error {
+	return t.use(ctx, func(v view) error {
+		if err := record.CheckTimerRecords(timers); err != nil {
 			return err
 		}
 		for _, r := range timers {
-			if _, ok := v.incident(r.IncidentID); !ok {
-				return &itsm.NotFoundError{Kind: incident.Kind, ID: r.IncidentID}
+			if _, ok := v.record(r.Record); !ok {
+				return &itsm.NotFoundError{Kind: r.Record.Kind, ID: r.Record.ID}
 			}
 		}
 		rows := make([]*timerRow, len(timers))
 		for i, r := range timers {
 			enc, err := json.Marshal(r.Timer)
 			if err != nil {
-				return fmt.Errorf("memory: encode timer %s: %w", r.ID, err)
+				return fmt.Errorf("memory: encode timer %s of %s: %w", r.ID, r.Record, err)
 			}
+			r.AtRiskAt, r.BreachAt, r.NextWakeAt = r.AtRiskAt.UTC(), r.BreachAt.UTC(), r.NextWakeAt.UTC()
+			sum := r.Summary()
 			r.Timer = nil
-			rows[i] = &timerRow{rec: r, timer: enc}
+			rows[i] = &timerRow{rec: r, sum: sum, enc: enc}
 		}
-		for _, row := range rows {
-			k := keyOf(row.rec)
-			if old, ok := v.timer(k); ok {
-				row.seq = old.seq
-			} else {
-				v.w.timerSeq++
-				row.seq = v.w.timerSeq
-			}
-			v.w.timers[k] = row
-		}
+		v.putTimers(rows)
 		return nil
 	})
 }
 
+// putTimers stores rows, which are for stored records, and refreshes the
+// SLA summaries of their records.
+func (v view) putTimers(rows []*timerRow) {
+	var refs []record.Ref
+	seen := make(map[record.Ref]bool)
+	for _, row := range rows {
+		if old, ok := v.t.timers.Get(row); ok {
+			row.seq = old.seq
+			if !old.rec.NextWakeAt.IsZero() {
+				v.t.due.Delete(dueItem{row: old})
+			}
+		} else {
+			v.t.timerSeq++
+			row.seq = v.t.timerSeq
+		}
+		v.t.timers.ReplaceOrInsert(row)
+		if !row.rec.NextWakeAt.IsZero() {
+			v.t.due.ReplaceOrInsert(dueItem{row: row})
+		}
+		if !seen[row.rec.Record] {
+			seen[row.rec.Record] = true
+			refs = append(refs, row.rec.Record)
+		}
+	}
+	for _, ref := range refs {
+		cur, _ := v.record(ref)
+		next := *cur // shares cur's immutable slices and maps
+		next.SLA = nil
+		for _, row := range v.timerRows(ref) {
+			next.SLA = append(next.SLA, row.sum)
+		}
+		v.w.records[ref] = &next
+		v.t.kinds[ref.Kind].updateSummary(cur, &next)
+	}
+}
+
 // AppendEvents appends copies of events, numbering each one more than the
-// last event of the same record (Kind and RecordID). If any event fails
-// Event.Validate nothing is appended and the error is an
+// last event of the same record (Kind and RecordID), and appends each to
+// the outbox with the next message ID. Message IDs are not handed out
+// again after a rollback, so that no cursor a reader of the outbox got
+// inside a transaction that rolled back skips a message committed later. If any event fails
+// itsm.ValidateEvents nothing is appended and the error is an
 // *itsm.ValidationError naming each problem as "[i].field".
 func (t *tx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 	return t.use(ctx, func(v view) error {
@@ -211,10 +426,13 @@ func (t *tx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 			return err
 		}
 		for _, e := range events {
-			k := recordKey{kind: e.Kind, id: e.RecordID}
+			ref := record.Ref{Kind: e.Kind, ID: e.RecordID}
 			e = copyEvent(e)
-			e.Sequence = int64(v.events(k, nil)) + 1
-			v.w.events[k] = append(v.w.events[k], e)
+			e.At = e.At.UTC()
+			e.Sequence = lastOf(v.t.events, ref) + 1
+			v.t.events.ReplaceOrInsert(&seqItem[itsm.Event]{ref: ref, n: e.Sequence, val: e})
+			v.s.lastMsg++
+			v.t.outbox.ReplaceOrInsert(&seqItem[itsm.Event]{n: v.s.lastMsg, val: e})
 		}
 		return nil
 	})
