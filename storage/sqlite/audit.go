@@ -58,18 +58,14 @@ func (r reader) auditChain(ctx context.Context, kind, id string) ([]storage.Audi
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, head, fmt.Errorf("sqlite: read audit head of %s %s: %w", kind, id, mapErr(err))
 	}
-	rows, err := r.q.QueryContext(ctx, sqlHistory, kind, id)
-	if err != nil {
-		return nil, head, fmt.Errorf("sqlite: read audit events of %s %s: %w", kind, id, mapErr(err))
-	}
-	defer rows.Close()
 	var out []storage.AuditRow
-	for rows.Next() {
-		ev, prev, hash, err := scanEvent(rows)
+	err = r.each(ctx, "audit events of "+kind+" "+id, sqlHistory, []any{kind, id}, func(sc scanner) error {
+		ev, prev, hash, err := scanEvent(sc)
 		if err != nil {
-			return nil, head, err
+			return err
 		}
 		out = append(out, storage.AuditRow{Event: ev, PrevHash: prev, Hash: hash})
-	}
-	return out, head, mapErr(rows.Err())
+		return nil
+	})
+	return out, head, err
 }

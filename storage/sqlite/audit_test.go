@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/storage"
 )
@@ -38,18 +37,12 @@ func TestVerifyAuditTrailDetectsTampering(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			s, _ := openTemp(t)
-			svc, clock := newService(t, s)
-			target, err := svc.Open(ctx, agent, openInput("Target"))
-			require.NoError(t, err)
-			bystander, err := svc.Open(ctx, agent, openInput("Bystander"))
-			require.NoError(t, err)
-			for _, text := range []string{"one", "two", "three"} {
-				clock.Advance(time.Minute)
-				_, err = svc.AddComment(ctx, agent, target.ID, text)
-				require.NoError(t, err)
+			target := open(t, s, "Target", testStart)
+			bystander := open(t, s, "Bystander", testStart)
+			for i, text := range []string{"one", "two", "three"} {
+				comment(t, s, target.Ref(), text, testStart.Add(time.Duration(i+1)*time.Minute))
 			}
-			_, err = svc.AddWorkNote(ctx, agent, bystander.ID, "unrelated")
-			require.NoError(t, err)
+			comment(t, s, bystander.Ref(), "unrelated", testStart.Add(time.Hour))
 			require.NoError(t, s.VerifyAuditTrail(ctx))
 
 			tx, err := s.BeginTx(ctx)
@@ -64,7 +57,7 @@ func TestVerifyAuditTrailDetectsTampering(t *testing.T) {
 			require.ErrorIs(t, err, itsm.ErrConflict)
 			var te *storage.TamperError
 			require.ErrorAs(t, err, &te)
-			require.Equal(t, incident.Kind, te.Kind)
+			require.Equal(t, "incident", te.Kind)
 			require.Equal(t, target.ID, te.RecordID, te.Error())
 			require.Equal(t, tc.seq, te.Sequence, te.Error())
 		})

@@ -16,8 +16,8 @@ import (
 	"github.com/itsmkit/itsmkit/storage"
 )
 
-// ErrTxDone is returned by the methods of an incident.Tx used after the
-// InTx call that created it has returned; nothing is read or written.
+// ErrTxDone is returned by the methods of a record.Tx used after the InTx
+// call that created it has returned; nothing is read or written.
 var ErrTxDone = errors.New("sqlite: transaction has already committed or rolled back")
 
 // containsFoldFunc is the SQL function List's text filter calls: it
@@ -59,7 +59,15 @@ func mapErr(err error) error {
 	return err
 }
 
-// micro is how instants are stored: microseconds since the Unix epoch.
+// isTriggerAbort reports whether err is the refusal of one of the
+// schema's triggers whose message contains msg.
+func isTriggerAbort(err error, msg string) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_TRIGGER && strings.Contains(se.Error(), msg)
+}
+
+// micro is how instants are stored: microseconds since the Unix epoch,
+// rounded down.
 func micro(t time.Time) int64 { return t.UnixMicro() }
 
 // nullMicro stores an optional instant: NULL for the zero time.
@@ -70,10 +78,10 @@ func nullMicro(t time.Time) any {
 	return t.UnixMicro()
 }
 
-// ceilMicro stores a wake-up instant rounded up to the microsecond, so
-// that a timer whose next wake-up lies a few nanoseconds after an instant
-// (the breach wakes one nanosecond after the due time) is not due at that
-// instant again; NULL for the zero time.
+// ceilMicro stores an instant rounded up to the microsecond; NULL for the
+// zero time. A timer's next wake-up is stored so, so that a timer whose
+// wake-up lies a few nanoseconds after an instant (the breach wakes one
+// nanosecond after the due time) is not due at that instant again.
 func ceilMicro(t time.Time) any {
 	if t.IsZero() {
 		return nil
@@ -96,6 +104,15 @@ func fromNullMicro(n sql.NullInt64) time.Time {
 	return fromMicro(n.Int64)
 }
 
+// utcMicro returns t as stores keep it: in UTC, rounded down to the
+// microsecond; the zero time stays zero.
+func utcMicro(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
 func boolInt(b bool) int64 {
 	if b {
 		return 1
@@ -103,43 +120,26 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
-// roles encodes actor roles as a JSON array.
-func encodeRoles(rs []itsm.Role) (string, error) {
-	if len(rs) == 0 {
+// encodeList encodes a list (roles, changes) as a JSON array, "[]" when
+// it is empty.
+func encodeList[T any](xs []T) (string, error) {
+	if len(xs) == 0 {
 		return "[]", nil
 	}
-	b, err := json.Marshal(rs)
+	b, err := json.Marshal(xs)
 	return string(b), err
 }
 
-func decodeRoles(s string) ([]itsm.Role, error) {
+// decodeList decodes what encodeList made; "[]" is a nil list.
+func decodeList[T any](s, what string) ([]T, error) {
 	if s == "" || s == "[]" {
 		return nil, nil
 	}
-	var rs []itsm.Role
-	if err := json.Unmarshal([]byte(s), &rs); err != nil {
-		return nil, fmt.Errorf("sqlite: decode roles: %w", err)
+	var xs []T
+	if err := json.Unmarshal([]byte(s), &xs); err != nil {
+		return nil, fmt.Errorf("sqlite: decode %s: %w", what, err)
 	}
-	return rs, nil
-}
-
-func encodeChanges(cs []itsm.Change) (string, error) {
-	if len(cs) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(cs)
-	return string(b), err
-}
-
-func decodeChanges(s string) ([]itsm.Change, error) {
-	if s == "" || s == "[]" {
-		return nil, nil
-	}
-	var cs []itsm.Change
-	if err := json.Unmarshal([]byte(s), &cs); err != nil {
-		return nil, fmt.Errorf("sqlite: decode changes: %w", err)
-	}
-	return cs, nil
+	return xs, nil
 }
 
 // placeholders returns "?, ?, ?" for n parameters.

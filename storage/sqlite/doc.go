@@ -1,8 +1,13 @@
-// Package sqlite is itsmkit's embedded storage adapter: a Store keeps
-// incidents, their SLA timers, the audit log and number sequences in one
-// SQLite database file, through modernc.org/sqlite (pure Go, no cgo). It
-// implements incident.Store and storage.TimerProcessor, and passes the
-// conformance suites of package storagetest.
+// Package sqlite is itsmkit's embedded storage adapter: a Store keeps work
+// records of every kind (incidents, problems, changes, a kind an
+// application defines), their journals, links, SLA timers, the audit log,
+// the outbox and number sequences in one SQLite database file, through
+// modernc.org/sqlite (pure Go, no cgo). It implements record.Store and
+// storage.TimerProcessor, imports no practice package, and passes the
+// conformance suites of package storagetest. A kind costs it no code: the
+// application declares the kind's record.Schema (Store.Declare) and the
+// store accepts its records and queries and indexes its filterable
+// attributes.
 //
 // # Opening
 //
@@ -34,44 +39,74 @@
 //   - A separate pool of read-only connections (query_only=ON) for the
 //     Store's read methods, of max(MinReaders, GOMAXPROCS) connections
 //     (WithReaders). Each read method runs in its own read transaction, so
-//     an incident and its journal and links come from one snapshot.
+//     a record and its SLA summary come from one snapshot.
 //   - Open migrates the schema (see Migrate); WithoutMigrate leaves that
 //     to the caller.
-//   - No calendars: the timers 24×7 policies create bind themselves; the
-//     wake-up worker needs WithCalendars for timers on named calendars,
-//     including timers made directly with sla.NewTimer on sla.AlwaysOpen,
-//     whose calendar is named "24x7".
+//   - No kinds: Declare them after Open, in every process (the schemas
+//     live in the program, the indexes in the file).
+//   - No calendars: the wake-up worker needs WithCalendars to bind the
+//     timers it decodes, including timers made with sla.NewTimer on
+//     sla.AlwaysOpen, whose calendar is named "24x7".
 //
 // # Schema
 //
-// The schema is relational, created by embedded, versioned, forward-only
-// migrations (migrations/NNNN_name.sql, see Migrations) that Migrate
-// applies in one transaction and records in schema_migrations:
+// The schema is created by embedded, versioned, forward-only migrations
+// (migrations/NNNN_name.sql, see Migrations) that Migrate applies in one
+// transaction and records in schema_migrations. Migration 0002 carries a
+// database of the incident-only schema 0001 over: its incidents become
+// records of kind "incident" with their journal, problem and change links
+// ("caused_by" and "fixed_by"), timers and crossings, the number sequence
+// goes on, and the audit log stays as it is, so its trail still verifies.
+// The tables, which storage/postgres shares (their List, SLA summary and
+// attribute index statements come from storage/internal/sqlrec):
 //
-//   - incidents: one column per scalar field; caller roles as a JSON
-//     array. Indexes for List order and paging (opened_at, id), and for
-//     each equality filter followed by the List order: state, priority,
-//     assignee, assignment_group, service (these three leave out the empty
-//     value, which List never looks for); parent_id for Children; a
-//     partial index for ResolvedBefore. Three more columns sum up the
-//     incident's SLA timers (earliest next wake-up, earliest breach,
-//     earliest at-risk instant of a running or paused timer), each with
-//     its index: the wake-up worker and the Breached and AtRisk filters
-//     find incidents through them, one index entry per incident rather
-//     than one per timer.
-//   - incident_journal, incident_problems, incident_changes: one row per
-//     entry or link, ordered by position.
+//   - records: one row per record, keyed by (kind, id) and unique by
+//     (kind, number). doc holds the record's canonical JSON document
+//     (record.Record.Document) and is what reads decode; the header
+//     columns (number, title, description, state, state_category,
+//     impact, urgency, priority, requester_id, assignment_group, assignee,
+//     service, category, parent_kind, parent_id, major, opened_at,
+//     updated_at, resolved_at, closed_at, version) are derived from it on
+//     every write and serve filtering only. sla_wake_at, sla_breach_at
+//     and sla_at_risk_at sum up the record's SLA timers (earliest next
+//     wake-up, earliest breach, earliest at-risk instant of a running or
+//     paused timer); every save of timers, by PutTimers or by the wake-up
+//     worker, refreshes them in the same transaction.
+//   - Indexes on records, each led by kind and ending in the List order
+//     (opened_at, id), so that a page is read in order from the index and
+//     stops after its rows: (kind, opened_at, id); state, state_category
+//     and priority each followed by the order; partial indexes leaving out
+//     the empty value for assignee, assignment_group, service, category
+//     and requester_id, and for the parent (parent_kind, parent_id); major
+//     records (WHERE major = 1); (kind, resolved_at, id) and (kind,
+//     closed_at, id) of the records that have the instant, for those List
+//     orders; (kind, opened_at, id) of the records with a breach instant
+//     and of those with an at-risk instant, for the SLA filters; and
+//     (sla_wake_at) of the records with a wake-up, across kinds, for
+//     TimersDue and the worker. Declare adds a partial expression index
+//     per filterable attribute of a kind: (json_extract(doc,
+//     '$.attrs.<name>'), opened_at, id) WHERE kind = '<kind>'.
+//   - record_config_items: one row per configuration item of a record,
+//     with the record's opened_at, indexed by (kind, config_item,
+//     opened_at, record_id) so that the ConfigItem filter reads in List
+//     order.
+//   - record_journal: the journal entries of each record, by position.
+//   - record_links: typed, directed links, unique by type and ends, in the
+//     order they were added, indexed from both ends.
 //   - sla_timers: the timer as its JSON (identity, target, warnings,
-//     history) plus the derived stage, at_risk_at, breach_at and
-//     next_wake_at columns, unique by incident and ID, in the order of
-//     the first save. Triggers refuse a timer of an incident that is not
-//     stored and keep the incident's SLA summary (what the view
-//     sla_summary computes) up to date whenever a timer is saved, so the
-//     summary is right whoever writes the timers.
-//   - sla_crossings: the crossings the worker recorded, unique by
-//     incident, timer, cycle and basis points.
-//   - number_sequences: the last value of each sequence kind.
+//     history) plus its policy, policy kind, metric and the derived stage,
+//     at_risk_at, breach_at and next_wake_at, unique by record and ID, in
+//     the order of the first save. Triggers refuse a timer of a record
+//     that is not stored (also on connections without foreign keys, such
+//     as an application's transaction given to Join) and moving a timer
+//     to another record.
+//   - sla_crossings: the crossings the worker recorded, unique by record,
+//     timer, cycle and basis points.
+//   - number_sequences: the last value of each kind's sequence.
 //   - audit_events and audit_heads: see below.
+//   - outbox: one message per audit event appended (the event's JSON),
+//     in the transaction that appended it; outbox_claims: what each
+//     consumer claimed (lease end, attempts) and acknowledged.
 //
 // Instants are stored as INTEGER microseconds since the Unix epoch and read
 // back in UTC, so a time keeps its instant to the microsecond but not its
@@ -79,11 +114,27 @@
 // truncated to the microsecond, except a timer's NextWakeAt, which is
 // rounded up: the breach wakes one nanosecond after the due time, and
 // truncating it would make the timer due again at that very instant.
+// Queries compare with their instants rounded up, which for stored whole
+// microseconds selects what the same comparison with the exact instant
+// selects (see the dialect's Time).
+//
+// List runs the statement sqlrec.List builds for the query. A filter on
+// several values of one indexed column (states, state categories,
+// priorities, a filterable attribute) keeps no List order in that
+// column's index, so when no other indexed filter serves the query, List
+// runs one statement per value, each reading its value's index in List
+// order and stopping after a page, and merges them; only the records of
+// the page are decoded. Filters that no index serves in List order walk
+// the kind from the cursor on until the page is full: the SLA metric and
+// policy kind filters without breached or at risk, ranges of attributes,
+// attributes that are not filterable, and text. On large databases,
+// memory-mapped reads (_pragma=mmap_size(N) in the DSN) save a system
+// call per page read.
 //
 // List's text filter calls a Go function registered with the driver
 // (itsmkit_contains_fold) that folds case like strings.ToLower, so that
-// it agrees with incident.Query.Match on non-ASCII text too. It scans the
-// incidents the other filters leave; combine it with an indexed filter on
+// it agrees with record.Query.Match on non-ASCII text too. It scans the
+// records the other filters leave; combine it with an indexed filter on
 // large databases.
 //
 // # Audit log
@@ -96,22 +147,35 @@
 // audit_heads in the same statement; heads only move forward.
 // VerifyAuditTrail detects what someone bypassing the triggers changed.
 //
+// # Outbox
+//
+// The single writer commits in the order of the outbox's IDs, so
+// ReadOutbox reads by ID from an opaque cursor (the last ID read) and a
+// message committed later never lands before it. Claim takes a consumer's
+// oldest messages that it has not acknowledged and that hold no live
+// lease with one INSERT ... ON CONFLICT DO UPDATE ... RETURNING, so two
+// claimers never get one message; Ack marks messages acknowledged.
+//
 // Statements that run often are prepared once per Store (after the schema
-// is migrated) and reused by every transaction.
+// is migrated) and reused by every transaction. A transaction reads a
+// record's audit head once, and not at all for a record it created
+// itself; the audit triggers catch a head that changed behind its back,
+// and the events are then appended again after the head is read.
 //
 // # Transactions
 //
 // InTx runs on the writer connection, so writes of one Store never
 // conflict; several Stores or processes on one file serialize on SQLite's
 // write lock. An application that keeps its own tables in the same file
-// can make them commit with incident changes: BeginTx gives it a
-// transaction on the writer connection, and Join(tx) an incident.Store
-// working inside it (incident.Service.WithStore uses it).
+// can make them commit with record changes: BeginTx gives it a
+// transaction on the writer connection, and Join(tx) a record.Store
+// working inside it.
 //
 // # Errors
 //
-// A missing incident is an *itsm.NotFoundError, a stale version an
+// A missing record is an *itsm.NotFoundError, a stale version an
 // *itsm.ConflictError, a UNIQUE or PRIMARY KEY violation an error matching
-// itsm.ErrConflict, and SQLITE_BUSY or SQLITE_LOCKED an error matching
+// itsm.ErrConflict, bad input an *itsm.ValidationError (and nothing is
+// written), and SQLITE_BUSY or SQLITE_LOCKED an error matching
 // storage.ErrRetryable.
 package sqlite

@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -10,8 +9,8 @@ import (
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage"
 	"github.com/itsmkit/itsmkit/storage/sqlite"
 )
@@ -20,29 +19,16 @@ func TestErrorsUniqueIsConflict(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s, _ := openTemp(t)
-	svc, _ := newService(t, s)
-	inc, err := svc.Open(ctx, agent, openInput("First"))
-	require.NoError(t, err)
-	dup := inc.Clone()
+	rec := open(t, s, "First", testStart)
+	dup := rec.Clone()
 	dup.ID = "other"
-	err = s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Create(ctx, dup) })
+	err := s.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.Create(ctx, dup) })
 	require.ErrorIs(t, err, itsm.ErrConflict)
 	require.False(t, storage.IsRetryable(err))
 	var se *msqlite.Error
 	require.ErrorAs(t, err, &se, "the driver error stays reachable")
 	require.Equal(t, sqlite3.SQLITE_CONSTRAINT_UNIQUE, se.Code())
-	require.ErrorContains(t, err, "incidents.number")
-}
-
-func TestErrorsNotFound(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
-	s, _ := openTemp(t)
-	_, err := s.Get(ctx, "missing")
-	var nf *itsm.NotFoundError
-	require.ErrorAs(t, err, &nf)
-	require.Equal(t, incident.Kind, nf.Kind)
-	require.Equal(t, "missing", nf.ID)
+	require.ErrorContains(t, err, "records.kind, records.number")
 }
 
 // A write lock held by another connection past the busy timeout is a
@@ -54,11 +40,12 @@ func TestErrorsBusyIsRetryable(t *testing.T) {
 	other, err := sqlite.Open(ctx, path, sqlite.WithBusyTimeout(10*time.Millisecond))
 	require.NoError(t, err)
 	defer other.Close()
+	require.NoError(t, other.Declare(ctx, ticketSchema))
 
 	tx, err := holder.BeginTx(ctx) // BEGIN IMMEDIATE: holds the write lock
 	require.NoError(t, err)
-	next := func(ctx context.Context, tx incident.Tx) error {
-		_, err := tx.NextNumber(ctx, incident.Kind)
+	next := func(ctx context.Context, tx record.Tx) error {
+		_, err := tx.NextNumber(ctx, "incident")
 		return err
 	}
 	err = other.InTx(ctx, next)
@@ -68,8 +55,10 @@ func TestErrorsBusyIsRetryable(t *testing.T) {
 	require.Equal(t, sqlite3.SQLITE_BUSY, se.Code()&0xff)
 	_, err = other.ProcessDueTimers(ctx, testStart, 10, nil)
 	require.True(t, storage.IsRetryable(err), "%v", err)
+	_, err = other.Claim(ctx, "mailer", testStart, time.Minute, 10)
+	require.True(t, storage.IsRetryable(err), "%v", err)
 	// Readers are not blocked by the writer.
-	_, err = other.List(ctx, incident.Query{})
+	_, err = other.List(ctx, record.Query{Kind: "incident"})
 	require.NoError(t, err)
 
 	require.NoError(t, tx.Rollback())
@@ -81,9 +70,11 @@ func TestErrorsCanceledContext(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := s.InTx(ctx, func(context.Context, incident.Tx) error { return nil })
+	err := s.InTx(ctx, func(context.Context, record.Tx) error { return nil })
 	require.ErrorIs(t, err, context.Canceled)
-	_, err = s.Get(ctx, "x")
+	_, err = s.Get(ctx, record.Ref{Kind: "incident", ID: "x"})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = s.Claim(ctx, "mailer", testStart, time.Minute, 1)
 	require.ErrorIs(t, err, context.Canceled)
 }
 
@@ -93,18 +84,16 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s, _ := openTemp(t)
-	svc, _ := newService(t, s)
-	inc, err := svc.Open(ctx, agent, openInput("Audited"))
-	require.NoError(t, err)
+	rec := open(t, s, "Audited", testStart)
 	for _, stmt := range []struct{ sql, msg string }{
 		{"UPDATE audit_events SET reason = 'x'", "append-only"},
 		{"DELETE FROM audit_events", "append-only"},
 		{"UPDATE audit_heads SET last_sequence = 0", "only move forward"},
 		{"DELETE FROM audit_heads", "never removed"},
 		{`INSERT INTO audit_events (kind, record_id, sequence, actor_id, at, action, hash)
-			VALUES ('incident', '` + inc.ID + `', 5, 'mallory', 0, 'forge', x'00')`, "does not follow"},
+			VALUES ('incident', '` + rec.ID + `', 5, 'mallory', 0, 'forge', x'00')`, "does not follow"},
 		{`INSERT INTO audit_events (kind, record_id, sequence, actor_id, at, action, prev_hash, hash)
-			VALUES ('incident', '` + inc.ID + `', 2, 'mallory', 0, 'forge', x'00', x'00')`, "does not follow"},
+			VALUES ('incident', '` + rec.ID + `', 2, 'mallory', 0, 'forge', x'00', x'00')`, "does not follow"},
 	} {
 		tx, err := s.BeginTx(ctx)
 		require.NoError(t, err)
@@ -116,7 +105,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 }
 
 // AppendEvents chains and numbers events per record, in one call and
-// across calls.
+// across calls, and puts each in the outbox.
 func TestAuditChainAcrossCalls(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -124,22 +113,84 @@ func TestAuditChainAcrossCalls(t *testing.T) {
 	ev := func(id, action string) itsm.Event {
 		return itsm.Event{Kind: "problem", RecordID: id, Actor: agent, At: testStart.Add(123456789 * time.Nanosecond), Action: action}
 	}
-	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
 		return tx.AppendEvents(ctx, ev("p1", "a"), ev("p2", "a"), ev("p1", "b"))
 	}))
-	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
 		return tx.AppendEvents(ctx, ev("p1", "c"))
 	}))
 	require.NoError(t, s.VerifyAuditTrail(ctx))
 	require.Equal(t, 3, count(t, s, "SELECT last_sequence FROM audit_heads WHERE kind = 'problem' AND record_id = 'p1'"))
 	require.Equal(t, 1, count(t, s, "SELECT last_sequence FROM audit_heads WHERE kind = 'problem' AND record_id = 'p2'"))
-	// More events than one INSERT statement takes.
 	many := make([]itsm.Event, 1200)
 	for i := range many {
 		many[i] = ev("p3", "bulk")
 	}
-	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.AppendEvents(ctx, many...) }))
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.AppendEvents(ctx, many...) }))
 	require.Equal(t, 1200, count(t, s, "SELECT last_sequence FROM audit_heads WHERE kind = 'problem' AND record_id = 'p3'"))
+	require.Equal(t, 1204, count(t, s, "SELECT count(*) FROM outbox"))
 	require.NoError(t, s.VerifyAuditTrail(ctx))
-	require.True(t, errors.Is(s.VerifyAuditTrail(ctx), nil))
+
+	// A refused batch appends nothing, neither to the log nor to the
+	// outbox, and the transaction goes on.
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		require.ErrorIs(t, tx.AppendEvents(ctx, ev("p4", "a"), itsm.Event{Kind: "problem"}), itsm.ErrValidation)
+		return tx.AppendEvents(ctx, ev("p5", "a"))
+	}))
+	require.Equal(t, 1205, count(t, s, "SELECT count(*) FROM outbox"))
+	require.Zero(t, count(t, s, "SELECT count(*) FROM audit_events WHERE record_id = 'p4'"))
+}
+
+// A record created after events of its ID were appended chains its events
+// to them: the store takes a new record's trail to be empty, and the audit
+// triggers make it read the head when it is not.
+func TestAppendEventsAfterEarlierTrail(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, _ := openTemp(t)
+	rec := newTicket(7, "Late", testStart)
+	ev := itsm.Event{Kind: "incident", RecordID: rec.ID, Actor: agent, At: testStart, Action: "import"}
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.AppendEvents(ctx, ev, ev) }))
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		if err := tx.Create(ctx, rec); err != nil {
+			return err
+		}
+		if err := tx.AppendEvents(ctx, ev); err != nil {
+			return err
+		}
+		return tx.AppendEvents(ctx, ev, ev)
+	}))
+	hist, err := s.History(ctx, rec.Ref())
+	require.NoError(t, err)
+	require.Len(t, hist, 5)
+	require.Equal(t, int64(5), hist[4].Sequence)
+	require.NoError(t, s.VerifyAuditTrail(ctx))
+
+	// A head moved by the application's own SQL inside a joined
+	// transaction is read again.
+	tx, err := s.BeginTx(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	err = s.Join(tx).InTx(ctx, func(ctx context.Context, itx record.Tx) error {
+		if err := itx.AppendEvents(ctx, ev); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT app"); err != nil {
+			return err
+		}
+		if err := itx.AppendEvents(ctx, ev); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO app"); err != nil {
+			return err
+		}
+		return itx.AppendEvents(ctx, ev)
+	})
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit())
+	hist, err = s.History(ctx, rec.Ref())
+	require.NoError(t, err)
+	require.Len(t, hist, 7)
+	require.NoError(t, s.VerifyAuditTrail(ctx))
+	require.Equal(t, 7, count(t, s, "SELECT count(*) FROM outbox WHERE record_id = ?", rec.ID))
 }

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,12 +12,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
-	"github.com/itsmkit/itsmkit/sla"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage/sqlite"
 )
 
@@ -25,7 +26,7 @@ import (
 const faultEnv = "ITSMKIT_SQLITE_FAULT_DB"
 
 // TestHelperWriter is the child process of TestFaultKillWriter: it opens
-// incidents and comments on them, one transaction each, until it is
+// tickets and comments on them, one transaction each, until it is
 // killed, and prints "ACK <id> <version>" after each commit returns.
 func TestHelperWriter(t *testing.T) {
 	path := os.Getenv(faultEnv)
@@ -38,27 +39,37 @@ func TestHelperWriter(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(2)
 	}
-	pol, err := sla.ParsePolicy([]byte(standardPolicy), nil)
-	if err != nil {
-		os.Exit(2)
-	}
-	svc, err := incident.NewService(s, incident.Config{Policies: incident.Policies{List: []*sla.Policy{pol}}})
-	if err != nil {
+	if err := s.Declare(ctx, ticketSchema); err != nil {
+		fmt.Fprintln(os.Stderr, "declare:", err)
 		os.Exit(2)
 	}
 	for i := 0; ; i++ {
-		inc, err := svc.Open(ctx, agent, incident.OpenInput{Title: fmt.Sprint("Crash test ", i), Impact: itsm.ImpactLow, Urgency: itsm.UrgencyLow})
+		at := testStart.Add(time.Duration(i) * time.Second)
+		var rec *record.Record
+		err := s.InTx(ctx, func(ctx context.Context, tx record.Tx) (err error) {
+			rec, err = openTicket(ctx, t, tx, fmt.Sprint("Crash test ", i), at)
+			return err
+		})
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "open incident:", err)
+			fmt.Fprintln(os.Stderr, "open ticket:", err)
 			os.Exit(3)
 		}
-		fmt.Printf("ACK %s %d\n", inc.ID, inc.Version)
-		inc, err = svc.AddComment(ctx, agent, inc.ID, "still burning")
+		fmt.Printf("ACK %s %d\n", rec.ID, rec.Version)
+		err = s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+			rec.UpdatedAt = at.Add(time.Millisecond)
+			if err := tx.Update(ctx, rec); err != nil {
+				return err
+			}
+			if err := tx.AppendJournal(ctx, rec.Ref(), record.Entry{Kind: record.Comment, Author: agent.ID, At: rec.UpdatedAt, Text: "still burning"}); err != nil {
+				return err
+			}
+			return tx.AppendEvents(ctx, itsm.Event{Kind: rec.Kind, RecordID: rec.ID, Actor: agent, At: rec.UpdatedAt, Action: "comment"})
+		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "comment:", err)
 			os.Exit(3)
 		}
-		fmt.Printf("ACK %s %d\n", inc.ID, inc.Version)
+		fmt.Printf("ACK %s %d\n", rec.ID, rec.Version)
 	}
 }
 
@@ -105,13 +116,16 @@ func TestFaultKillWriter(t *testing.T) {
 	s, err := sqlite.Open(t.Context(), path)
 	require.NoError(t, err)
 	defer s.Close()
+	require.NoError(t, s.Declare(t.Context(), ticketSchema))
 	for id, v := range acked {
-		inc, err := s.Get(t.Context(), id)
-		require.NoError(t, err, "acknowledged incident %s is lost", id)
-		require.GreaterOrEqual(t, inc.Version, v, "acknowledged change of %s is lost", id)
-		timers, err := s.Timers(t.Context(), id)
+		ref := record.Ref{Kind: "incident", ID: id}
+		rec, err := s.Get(t.Context(), ref)
+		require.NoError(t, err, "acknowledged record %s is lost", id)
+		require.GreaterOrEqual(t, rec.Version, v, "acknowledged change of %s is lost", id)
+		require.Len(t, rec.SLA, 2, "record %s lost its SLA summary", id)
+		timers, err := s.Timers(t.Context(), ref)
 		require.NoError(t, err)
-		require.Len(t, timers, 2, "incident %s lost its timers", id)
+		require.Len(t, timers, 2, "record %s lost its timers", id)
 	}
 	tx, err := s.BeginTx(t.Context())
 	require.NoError(t, err)
@@ -120,8 +134,10 @@ func TestFaultKillWriter(t *testing.T) {
 	require.NoError(t, tx.Rollback())
 	require.Equal(t, "ok", check)
 	require.NoError(t, s.VerifyAuditTrail(t.Context()))
-	stored := count(t, s, "SELECT count(*) FROM incidents")
+	stored := count(t, s, "SELECT count(*) FROM records")
 	require.GreaterOrEqual(t, stored, len(acked))
-	t.Logf("%d acknowledged commits over %d incidents survived SIGKILL (%d incidents stored); integrity_check: %s",
+	events := count(t, s, "SELECT count(*) FROM audit_events")
+	require.Equal(t, events, count(t, s, "SELECT count(*) FROM outbox"), "every event has its outbox message")
+	t.Logf("%d acknowledged commits over %d records survived SIGKILL (%d records stored); integrity_check: %s",
 		n, len(acked), stored, check)
 }

@@ -9,19 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage/sqlite"
 )
-
-// count runs a query that returns one integer, on the writer.
-func count(t testing.TB, s *sqlite.Store, query string, args ...any) int {
-	t.Helper()
-	tx, err := s.BeginTx(t.Context())
-	require.NoError(t, err)
-	defer func() { require.NoError(t, tx.Rollback()) }()
-	var n int
-	require.NoError(t, tx.QueryRowContext(t.Context(), query, args...).Scan(&n))
-	return n
-}
 
 func TestMigrations(t *testing.T) {
 	t.Parallel()
@@ -32,6 +22,7 @@ func TestMigrations(t *testing.T) {
 		require.NotEmpty(t, m.Name)
 		require.NotEmpty(t, m.SQL)
 	}
+	require.Equal(t, "records", ms[1].Name)
 	require.Equal(t, ms[len(ms)-1].Version, sqlite.SchemaVersion())
 	ms[0].SQL = "changed"
 	require.NotEqual(t, "changed", sqlite.Migrations()[0].SQL, "Migrations returns a copy")
@@ -49,15 +40,13 @@ func TestMigrateIdempotent(t *testing.T) {
 	require.Equal(t, len(sqlite.Migrations()), count(t, s, "SELECT count(*) FROM schema_migrations"))
 
 	// Reopening migrates nothing and keeps the data.
-	svc, _ := newService(t, s)
-	inc, err := svc.Open(ctx, agent, openInput("Printer on fire"))
-	require.NoError(t, err)
+	rec := open(t, s, "Printer on fire", testStart)
 	again, err := sqlite.Open(ctx, path)
 	require.NoError(t, err)
 	defer again.Close()
-	got, err := again.Get(ctx, inc.ID)
+	got, err := again.Get(ctx, rec.Ref())
 	require.NoError(t, err)
-	require.Equal(t, inc.Number, got.Number)
+	require.Equal(t, rec.Number, got.Number)
 	require.Equal(t, len(sqlite.Migrations()), count(t, again, "SELECT count(*) FROM schema_migrations"))
 }
 
@@ -70,13 +59,14 @@ func TestMigrateWithoutAutoMigrate(t *testing.T) {
 	v, err := s.CurrentSchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Zero(t, v)
-	_, err = s.Get(ctx, "x")
+	ref := record.Ref{Kind: "incident", ID: "x"}
+	_, err = s.Get(ctx, ref)
 	require.Error(t, err, "no tables before Migrate")
 	require.NoError(t, s.Migrate(ctx))
 	v, err = s.CurrentSchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Equal(t, sqlite.SchemaVersion(), v)
-	_, err = s.Get(ctx, "x")
+	_, err = s.Get(ctx, ref)
 	require.ErrorIs(t, err, itsm.ErrNotFound)
 }
 
@@ -173,10 +163,9 @@ func TestOpenDefaults(t *testing.T) {
 	require.Equal(t, 1, count(t, s, "PRAGMA foreign_keys"))
 	require.Equal(t, int(sqlite.DefaultBusyTimeout.Milliseconds()), count(t, s, "PRAGMA busy_timeout"))
 	require.Equal(t, 1, count(t, s, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"))
-
 	require.Equal(t, sqlite.DefaultAutoCheckpoint, count(t, s, "PRAGMA wal_autocheckpoint"))
 
-	relaxed, _ := openTemp(t, sqlite.WithSync(sqlite.SyncNormal), sqlite.WithBusyTimeout(250), sqlite.WithAutoCheckpoint(500))
+	relaxed, _ := openTemp(t, sqlite.WithSync(sqlite.SyncNormal), sqlite.WithBusyTimeout(250), sqlite.WithAutoCheckpoint(500), sqlite.WithReaders(2))
 	require.Equal(t, 500, count(t, relaxed, "PRAGMA wal_autocheckpoint"))
 	zero, _ := openTemp(t, sqlite.WithAutoCheckpoint(0))
 	require.Equal(t, sqlite.DefaultAutoCheckpoint, count(t, zero, "PRAGMA wal_autocheckpoint"), "0 selects the default")

@@ -6,75 +6,122 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/itsmkit/itsmkit/storage/internal/sqlrec"
 )
+
+// recordColumns are the columns of records a write sets, in the order of
+// recordArgs; the SLA summary columns are left to the summary refresh.
+var recordColumns = []string{"kind", "id", "number", "title", "description", "state", "state_category",
+	"impact", "urgency", "priority", "requester_id", "assignment_group", "assignee", "service", "category",
+	"parent_kind", "parent_id", "major", "opened_at", "updated_at", "resolved_at", "closed_at", "version", "doc"}
 
 // The statements a Store runs often. Each string is the cache key of its
 // prepared statement, so call sites use these exact strings.
 var (
-	sqlGetByID      = "SELECT " + incidentCols + " FROM incidents WHERE id = ?"
-	sqlGetByNumber  = "SELECT " + incidentCols + " FROM incidents WHERE number = ?"
-	sqlJournalOne   = "SELECT incident_id, kind, author, at, text FROM incident_journal WHERE incident_id = ? ORDER BY incident_id, position"
-	sqlJournalMany  = "SELECT incident_id, kind, author, at, text FROM incident_journal WHERE incident_id IN (SELECT value FROM json_each(?)) ORDER BY incident_id, position"
-	sqlProblemsOne  = "SELECT incident_id, problem_id FROM incident_problems WHERE incident_id = ? ORDER BY incident_id, position"
-	sqlProblemsMany = "SELECT incident_id, problem_id FROM incident_problems WHERE incident_id IN (SELECT value FROM json_each(?)) ORDER BY incident_id, position"
-	sqlChangesOne   = "SELECT incident_id, change_id FROM incident_changes WHERE incident_id = ? ORDER BY incident_id, position"
-	sqlChangesMany  = "SELECT incident_id, change_id FROM incident_changes WHERE incident_id IN (SELECT value FROM json_each(?)) ORDER BY incident_id, position"
-	sqlChildren     = "SELECT " + incidentCols + " FROM incidents WHERE parent_id = ? ORDER BY opened_at, id"
-	// The first three terms repeat the condition of the partial index
-	// incidents_resolved_open.
-	sqlResolvedBefore = "SELECT " + incidentCols + ` FROM incidents
-		WHERE resolved_at IS NOT NULL AND closed_at IS NULL AND major = 0 AND resolved_at < ?
-		ORDER BY resolved_at, id LIMIT ?`
-	sqlTimers = "SELECT " + timerCols + " FROM sla_timers WHERE incident_id = ? ORDER BY seq"
-	// The due timers lie in the incidents whose earliest wake-up is
-	// before ?1; the limit earliest of them lie in the incidents whose
-	// earliest wake-up is at most the limit-th smallest such wake-up (an
-	// incident past it has at least limit timers of other incidents due
-	// before each of its own). So the query reads about limit incidents
-	// through incidents_sla_wake, however many are due.
-	sqlTimersDue = "SELECT " + timerColsOfT + ` FROM incidents i JOIN sla_timers t ON t.incident_id = i.id
-		WHERE i.sla_wake_at <= coalesce((SELECT sla_wake_at FROM incidents WHERE sla_wake_at <= ?1
+	sqlInsertRecord = "INSERT INTO records (" + strings.Join(recordColumns, ", ") + ") VALUES (" +
+		placeholders(len(recordColumns)) + ")"
+	sqlUpdateRecord = "UPDATE records SET " + strings.Join(recordColumns[2:], " = ?, ") +
+		" = ? WHERE kind = ? AND id = ? AND version = ?"
+	sqlGetRecord   = "SELECT doc FROM records WHERE kind = ? AND id = ?"
+	sqlGetByNumber = "SELECT doc FROM records WHERE kind = ? AND number = ?"
+	// sqlRecordBefore reads what Update compares before it writes: the
+	// version, and what the config item rows derive from.
+	sqlRecordBefore = "SELECT version, opened_at, coalesce(json_extract(doc, '$.config_items'), '[]') FROM records WHERE kind = ? AND id = ?"
+	sqlRecordExists = "SELECT EXISTS (SELECT 1 FROM records WHERE kind = ? AND id = ?)"
+	sqlSummaryOne   = "SELECT " + sqlrec.SummaryColumns + " FROM sla_timers WHERE kind = ? AND record_id = ? ORDER BY seq"
+
+	// One statement for any number of config items: a JSON array of them.
+	sqlInsertConfigItems = "INSERT INTO record_config_items (kind, record_id, config_item, opened_at) " +
+		"SELECT ?1, ?2, value, ?3 FROM json_each(?4) WHERE true ON CONFLICT DO NOTHING"
+	sqlDeleteConfigItems = "DELETE FROM record_config_items WHERE kind = ? AND record_id = ?"
+
+	sqlJournal = "SELECT entry_kind, author, at, text FROM record_journal WHERE kind = ? AND record_id = ? ORDER BY position"
+	// sqlJournalNext tells whether the record exists and the position of
+	// its next journal entry.
+	sqlJournalNext = "SELECT EXISTS (SELECT 1 FROM records WHERE kind = ?1 AND id = ?2), " +
+		"(SELECT coalesce(max(position) + 1, 0) FROM record_journal WHERE kind = ?1 AND record_id = ?2)"
+	sqlInsertJournal = "INSERT INTO record_journal (kind, record_id, position, entry_kind, author, at, text) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+	linkCols = "seq, type, from_kind, from_id, to_kind, to_id, created_at, created_by"
+	sqlLinks = "SELECT " + linkCols + " FROM record_links WHERE from_kind = ?1 AND from_id = ?2 UNION ALL " +
+		"SELECT " + linkCols + " FROM record_links WHERE to_kind = ?1 AND to_id = ?2 ORDER BY seq"
+	// sqlInsertLink inserts nothing unless both ends are stored.
+	sqlInsertLink = "INSERT INTO record_links (type, from_kind, from_id, to_kind, to_id, created_at, created_by) " +
+		"SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM records WHERE kind = ?2 AND id = ?3) " +
+		"AND EXISTS (SELECT 1 FROM records WHERE kind = ?4 AND id = ?5)"
+	sqlDeleteLink = "DELETE FROM record_links WHERE type = ? AND from_kind = ? AND from_id = ? AND to_kind = ? AND to_id = ?"
+
+	timerCols    = "kind, record_id, id, timer, policy_kind, stage, at_risk_at, breach_at, next_wake_at"
+	timerColsOfT = "t.kind, t.record_id, t.id, t.timer, t.policy_kind, t.stage, t.at_risk_at, t.breach_at, t.next_wake_at"
+	sqlTimers    = "SELECT " + timerCols + " FROM sla_timers WHERE kind = ? AND record_id = ? ORDER BY seq"
+	// The due timers lie in the records whose earliest wake-up is before
+	// ?1; the limit earliest of them lie in the records whose earliest
+	// wake-up is at most the limit-th smallest such wake-up (a record past
+	// it has at least limit timers of other records due before each of
+	// its own). So the query reads about limit records through
+	// records_sla_wake, however many are due.
+	sqlTimersDue = "SELECT " + timerColsOfT + ` FROM records r JOIN sla_timers t ON t.kind = r.kind AND t.record_id = r.id
+		WHERE r.sla_wake_at <= coalesce((SELECT sla_wake_at FROM records WHERE sla_wake_at <= ?1
 			ORDER BY sla_wake_at LIMIT 1 OFFSET ?2 - 1), ?1)
 		AND t.next_wake_at <= ?1
-		ORDER BY t.next_wake_at, t.id, t.incident_id LIMIT ?2`
-	sqlHistory   = "SELECT " + eventCols + " FROM audit_events WHERE kind = ? AND record_id = ? ORDER BY sequence"
-	sqlAuditHead = "SELECT last_sequence, last_hash FROM audit_heads WHERE kind = ? AND record_id = ?"
+		ORDER BY t.next_wake_at, t.id, t.kind, t.record_id LIMIT ?2`
+	sqlRefreshSummary = sqlrec.RefreshSummary(sq)
+	sqlRefreshTimer   = "UPDATE sla_timers SET stage = ?, at_risk_at = ?, breach_at = ?, next_wake_at = ? WHERE kind = ? AND record_id = ? AND id = ?"
+	sqlInsertCrossing = `INSERT INTO sla_crossings
+		(kind, record_id, timer_id, cycle, basis_points, policy, metric, at, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+
+	eventCols      = "kind, record_id, sequence, actor_id, actor_name, actor_roles, at, action, from_state, to_state, changes, reason, prev_hash, hash"
+	sqlHistory     = "SELECT " + eventCols + " FROM audit_events WHERE kind = ? AND record_id = ? ORDER BY sequence"
+	sqlAuditHead   = "SELECT last_sequence, last_hash FROM audit_heads WHERE kind = ? AND record_id = ?"
+	sqlInsertEvent = "INSERT INTO audit_events (" + eventCols + ") VALUES (" + placeholders(14) + ")"
+
+	sqlInsertOutbox = "INSERT INTO outbox (kind, record_id, sequence, event, appended_at) VALUES (?, ?, ?, ?, ?)"
+	sqlReadOutbox   = "SELECT id, event FROM outbox WHERE id > ? ORDER BY id LIMIT ?"
+	// sqlClaim takes the consumer's oldest messages that are neither
+	// acknowledged nor under a live lease, in one atomic statement: a
+	// message claimed before gets a new lease only if its old one ran out
+	// and it is not acknowledged.
+	sqlClaim = `INSERT INTO outbox_claims (consumer, message_id, lease_until, attempts, acked)
+		SELECT ?1, o.id, ?3, 1, 0 FROM outbox o
+		WHERE NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.consumer = ?1 AND c.message_id = o.id
+			AND (c.acked = 1 OR c.lease_until > ?2))
+		ORDER BY o.id LIMIT ?4
+		ON CONFLICT (consumer, message_id) DO UPDATE SET lease_until = excluded.lease_until, attempts = attempts + 1
+		WHERE NOT acked AND lease_until <= ?2
+		RETURNING message_id, attempts`
+	sqlClaimedEvents = "SELECT id, event FROM outbox WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id"
+	// sqlAck acknowledges a message of the outbox, claimed or not; it
+	// changes no row when there is no such message.
+	sqlAck = `INSERT INTO outbox_claims (consumer, message_id, lease_until, attempts, acked)
+		SELECT ?1, id, 0, 0, 1 FROM outbox WHERE id = ?2
+		ON CONFLICT (consumer, message_id) DO UPDATE SET acked = 1`
 
 	sqlNextNumber = `INSERT INTO number_sequences (kind, last) VALUES (?, 1)
 		ON CONFLICT (kind) DO UPDATE SET last = last + 1 RETURNING last`
-	sqlVersion        = "SELECT version FROM incidents WHERE id = ?"
-	sqlDeleteJournal  = "DELETE FROM incident_journal WHERE incident_id = ?"
-	sqlDeleteProblems = "DELETE FROM incident_problems WHERE incident_id = ?"
-	sqlDeleteChanges  = "DELETE FROM incident_changes WHERE incident_id = ?"
-	sqlInsertJournal  = "INSERT INTO incident_journal (incident_id, position, kind, author, at, text) VALUES (?, ?, ?, ?, ?, ?)"
-	sqlInsertProblem  = "INSERT INTO incident_problems (incident_id, position, problem_id) VALUES (?, ?, ?)"
-	sqlInsertChange   = "INSERT INTO incident_changes (incident_id, position, change_id) VALUES (?, ?, ?)"
-	sqlInsertEvent    = "INSERT INTO audit_events (" + eventCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	sqlInsertCrossing = `INSERT INTO sla_crossings
-		(timer_id, cycle, basis_points, incident_id, policy, metric, at, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
-	sqlRefreshTimer = "UPDATE sla_timers SET stage = ?, at_risk_at = ?, breach_at = ?, next_wake_at = ? WHERE incident_id = ? AND id = ?"
-	// sqlIncidentExists runs only after a refused PutTimers, so it is not
-	// prepared ahead.
-	sqlIncidentExists = "SELECT EXISTS (SELECT 1 FROM incidents WHERE id = ?)"
-	sqlSavepoint      = "SAVEPOINT itsmkit_write"
-	sqlRelease        = "RELEASE itsmkit_write"
-	sqlRollbackTo     = "ROLLBACK TO itsmkit_write"
+	sqlSavepoint  = "SAVEPOINT itsmkit_write"
+	sqlRelease    = "RELEASE itsmkit_write"
+	sqlRollbackTo = "ROLLBACK TO itsmkit_write"
 )
 
 // maxTimersPerPut is the most timers one statement of PutTimers saves; a
 // service saves one or two at a time.
 const maxTimersPerPut = 4
 
+// timerPutCols is the number of values of one timer in sqlPutTimers.
+const timerPutCols = 11
+
 // sqlPutTimers[n] saves n timers (1 ≤ n ≤ maxTimersPerPut) in one
-// statement: an upsert by incident and ID that keeps a replaced timer's
+// statement: an upsert by record and ID that keeps a replaced timer's
 // seq.
 var sqlPutTimers = func() []string {
 	out := make([]string, maxTimersPerPut+1)
+	row := "(" + placeholders(timerPutCols) + ")"
 	for n := 1; n <= maxTimersPerPut; n++ {
-		out[n] = "INSERT INTO sla_timers (id, incident_id, policy, metric, timer, stage, at_risk_at, breach_at, next_wake_at) VALUES " +
-			strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?, ?, ?)" + `
-		ON CONFLICT (incident_id, id) DO UPDATE SET policy = excluded.policy,
+		out[n] = "INSERT INTO sla_timers (kind, record_id, id, policy, policy_kind, metric, timer, stage, at_risk_at, breach_at, next_wake_at) VALUES " +
+			strings.Repeat(row+", ", n-1) + row + `
+		ON CONFLICT (kind, record_id, id) DO UPDATE SET policy = excluded.policy, policy_kind = excluded.policy_kind,
 		metric = excluded.metric, timer = excluded.timer, stage = excluded.stage, at_risk_at = excluded.at_risk_at,
 		breach_at = excluded.breach_at, next_wake_at = excluded.next_wake_at`
 	}
@@ -83,12 +130,12 @@ var sqlPutTimers = func() []string {
 
 // readQueries run on both pools; writeQueries on the writer only.
 var (
-	readQueries = []string{sqlGetByID, sqlGetByNumber, sqlJournalOne, sqlJournalMany, sqlProblemsOne,
-		sqlProblemsMany, sqlChangesOne, sqlChangesMany, sqlChildren, sqlResolvedBefore, sqlTimers,
-		sqlTimersDue, sqlHistory, sqlAuditHead}
-	writeQueries = []string{sqlNextNumber, incidentInsert, incidentUpdate, sqlVersion, sqlDeleteJournal,
-		sqlDeleteProblems, sqlDeleteChanges, sqlInsertJournal, sqlInsertProblem, sqlInsertChange,
-		sqlInsertEvent, sqlInsertCrossing, sqlRefreshTimer, sqlSavepoint, sqlRelease, sqlRollbackTo}
+	readQueries = []string{sqlGetRecord, sqlGetByNumber, sqlSummaryOne, sqlJournal, sqlLinks, sqlTimers,
+		sqlTimersDue, sqlHistory, sqlAuditHead, sqlReadOutbox}
+	writeQueries = []string{sqlInsertRecord, sqlUpdateRecord, sqlRecordBefore, sqlRecordExists,
+		sqlInsertConfigItems, sqlDeleteConfigItems, sqlJournalNext, sqlInsertJournal, sqlInsertLink,
+		sqlDeleteLink, sqlRefreshSummary, sqlRefreshTimer, sqlInsertCrossing, sqlInsertEvent, sqlInsertOutbox,
+		sqlClaim, sqlClaimedEvents, sqlAck, sqlNextNumber, sqlSavepoint, sqlRelease, sqlRollbackTo}
 )
 
 // stmtSet is a set of statements prepared on one pool, by query text.
@@ -102,7 +149,7 @@ func prepareSet(ctx context.Context, db *sql.DB, queries ...[]string) (stmtSet, 
 		for _, q := range qs {
 			st, err := db.PrepareContext(ctx, q)
 			if err != nil {
-				set.close()
+				_ = set.close()
 				return nil, fmt.Errorf("sqlite: prepare: %w", mapErr(err))
 			}
 			set[q] = st
@@ -135,12 +182,19 @@ func (s *Store) prepareStatements(ctx context.Context) error {
 	}
 	r, err := prepareSet(ctx, s.r, readQueries)
 	if err != nil {
-		w.close()
+		_ = w.close()
 		return err
 	}
 	s.rStmts.Store(&r)
 	s.wStmts.Store(&w)
 	return nil
+}
+
+// querier is what reads and writes run on.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // txConn runs statements in a transaction, through a prepared statement
@@ -171,8 +225,7 @@ func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) 
 	return c.tx.QueryRowContext(ctx, query, args...)
 }
 
-// writerConn returns the txConn for a transaction on the writer (or one
-// the application holds, see Join).
+// writerConn returns the txConn for a transaction on the writer.
 func (s *Store) writerConn(tx *sql.Tx) txConn {
 	c := txConn{tx: tx}
 	if p := s.wStmts.Load(); p != nil {

@@ -16,10 +16,11 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 	"github.com/itsmkit/itsmkit/storage"
+	"github.com/itsmkit/itsmkit/storage/internal/sqlrec"
 )
 
 // Defaults of Open.
@@ -78,9 +79,9 @@ type config struct {
 }
 
 // WithCalendars sets the calendars that bind the SLA timers the wake-up
-// worker (ProcessDueTimers) decodes. Timers of 24×7 policies bind
-// themselves; a timer naming a calendar the source does not know fails
-// the worker's pass. Default: none.
+// worker (ProcessDueTimers) decodes. A timer naming a calendar the source
+// does not know fails the worker's pass; timers made with sla.NewTimer on
+// sla.AlwaysOpen name the calendar "24x7". Default: none.
 func WithCalendars(src sla.CalendarSource) Option {
 	return func(c *config) { c.calendars = src }
 }
@@ -116,12 +117,14 @@ func WithoutMigrate() Option {
 	return func(c *config) { c.migrate = false }
 }
 
-// Store is an incident.Store and a storage.TimerProcessor on one SQLite
-// database file. It is safe for concurrent use. See the package
-// documentation for its connections, transactions and defaults.
+// Store is a record.Store and a storage.TimerProcessor on one SQLite
+// database file, for records of every declared kind. It is safe for
+// concurrent use. See the package documentation for its connections,
+// transactions and defaults.
 type Store struct {
 	w, r *sql.DB
 	cfg  config
+	reg  record.Registry
 	// savepoints numbers the savepoints of joined transactions.
 	savepoints atomic.Uint64
 	// The prepared statements of the writer and of the readers, once the
@@ -131,7 +134,7 @@ type Store struct {
 }
 
 var (
-	_ incident.Store         = (*Store)(nil)
+	_ record.Store           = (*Store)(nil)
 	_ storage.TimerProcessor = (*Store)(nil)
 )
 
@@ -147,7 +150,8 @@ var reservedKeys = []string{
 // package documentation for what Open sets itself and refuses), and
 // migrates it unless WithoutMigrate is given. In-memory databases are
 // refused: readers and the writer use separate connections and would not
-// share one. The caller must Close the Store.
+// share one. The store knows no kind until Declare; the caller must Close
+// it.
 func Open(ctx context.Context, dsnOrPath string, opts ...Option) (*Store, error) {
 	cfg := config{sync: SyncFull, busyTimeout: DefaultBusyTimeout, migrate: true}
 	for _, o := range opts {
@@ -262,17 +266,69 @@ func (s *Store) Close() error {
 	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
 }
 
+// Declare makes kinds known to the store, as record.Store documents: it
+// creates the partial expression index of every filterable attribute
+// (sqlrec.AttrIndexes; CREATE INDEX IF NOT EXISTS, in one write
+// transaction, so several processes may declare at once) and then
+// accepts the kinds' records and queries. Declaring a kind again replaces
+// its schema; an index of an attribute that is no longer filterable is
+// kept. A nil schema is an *itsm.ValidationError and then nothing is
+// declared. Building an index reads every record, so declaring a new
+// filterable attribute on a large database takes a while.
+func (s *Store) Declare(ctx context.Context, schemas ...*record.Schema) error {
+	if err := checkSchemas(schemas); err != nil {
+		return err
+	}
+	if ddl := indexDDL(schemas); len(ddl) > 0 {
+		err := s.write(ctx, func(c txConn) error { return execAll(ctx, c, ddl) })
+		if err != nil {
+			return err
+		}
+	}
+	return s.reg.Declare(schemas...)
+}
+
+// checkSchemas refuses nil schemas, as record.Registry.Declare does,
+// before anything is written.
+func checkSchemas(schemas []*record.Schema) error {
+	for i, sc := range schemas {
+		if sc == nil {
+			return itsm.NewValidationError("record schemas", "["+strconv.Itoa(i)+"]", "must not be nil")
+		}
+	}
+	return nil
+}
+
+// indexDDL returns the statements that create the attribute indexes of
+// schemas.
+func indexDDL(schemas []*record.Schema) []string {
+	var out []string
+	for _, sc := range schemas {
+		out = append(out, sqlrec.AttrIndexes(sq, sc)...)
+	}
+	return out
+}
+
+func execAll(ctx context.Context, q querier, stmts []string) error {
+	for _, st := range stmts {
+		if _, err := q.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("sqlite: declare: %w", mapErr(err))
+		}
+	}
+	return nil
+}
+
 // BeginTx starts a transaction on the store's writer connection (BEGIN
 // IMMEDIATE, so it holds the database's write lock until it ends), for an
-// application that wants its own rows and incident changes to commit
-// together: it runs its SQL on the returned *sql.Tx, works on incidents
+// application that wants its own rows and record changes to commit
+// together: it runs its SQL on the returned *sql.Tx, works on records
 // through Join(tx), and commits or rolls back the *sql.Tx itself.
 //
 // The store has one writer connection, so while the returned transaction
-// is open every other write through the Store (InTx, ProcessDueTimers,
-// Migrate, another BeginTx) waits for it; never call them on the same
-// goroutine before ending the transaction. Reads through the Store are
-// not blocked and see the committed state.
+// is open every other write through the Store (InTx, Declare, Claim, Ack,
+// ProcessDueTimers, Migrate, another BeginTx) waits for it; never call
+// them on the same goroutine before ending the transaction. Reads through
+// the Store are not blocked and see the committed state.
 func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -281,35 +337,23 @@ func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) {
 	return tx, nil
 }
 
-// InTx runs fn in one write transaction (BEGIN IMMEDIATE on the writer
-// connection), as incident.Store documents: when fn returns nil the
-// transaction commits; when it returns an error or panics, it rolls back
-// and the error (or panic) is passed on. Transactions of one Store run one
-// after another; InTx waits for the writer connection or until ctx is
-// done. A busy database (another Store or process holding the lock past
-// the busy timeout) yields an error matching storage.ErrRetryable. The Tx
-// handed to fn fails with ErrTxDone once InTx has returned. A nil fn is an
-// *itsm.ValidationError.
-func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx incident.Tx) error) error {
-	if fn == nil {
-		return itsm.NewValidationError("transaction", "fn", "must not be nil")
-	}
+// write runs fn in one write transaction on the writer connection and
+// commits it when fn returns nil; otherwise, or when fn panics, it rolls
+// back and passes the error (or panic) on.
+func (s *Store) write(ctx context.Context, fn func(c txConn) error) error {
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", mapErr(err))
 	}
-	t := &tx{reader: reader{q: s.writerConn(sqlTx)}}
 	committed := false
 	defer func() {
-		t.done.Store(true)
 		if !committed {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err := fn(ctx, t); err != nil {
+	if err := fn(s.writerConn(sqlTx)); err != nil {
 		return err
 	}
-	t.done.Store(true)
 	if err := sqlTx.Commit(); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -320,42 +364,101 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx incide
 	return nil
 }
 
-// Join returns an incident.Store that works inside tx, a transaction the
-// application holds (see BeginTx): its reads go through tx and see tx's
-// uncommitted writes, and its InTx runs fn inside tx under a SAVEPOINT, so
-// that a failed fn rolls back only its own writes and leaves tx usable.
-// Nothing is committed until the application commits tx; rolling tx back
-// discards the incident changes with the application's own. The returned
-// store must not be used after tx ends, nor from several goroutines at
-// once (a *sql.Tx runs one statement at a time).
-func (s *Store) Join(tx *sql.Tx) incident.Store {
-	// No prepared statements: tx may come from another *sql.DB, whose
-	// transactions cannot use this store's statements.
-	return &joined{s: s, reader: reader{q: txConn{tx: tx}}, tx: tx}
+// InTx runs fn in one write transaction (BEGIN IMMEDIATE on the writer
+// connection), as record.Store documents: when fn returns nil the
+// transaction commits; when it returns an error or panics, it rolls back
+// and the error (or panic) is passed on. Transactions of one Store run one
+// after another; InTx waits for the writer connection or until ctx is
+// done. A busy database (another Store or process holding the lock past
+// the busy timeout) yields an error matching storage.ErrRetryable. The Tx
+// handed to fn fails with ErrTxDone once InTx has returned. A nil fn is an
+// *itsm.ValidationError.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx record.Tx) error) error {
+	if fn == nil {
+		return itsm.NewValidationError("transaction", "fn", "must not be nil")
+	}
+	var t *tx
+	defer func() {
+		if t != nil {
+			t.done.Store(true)
+		}
+	}()
+	return s.write(ctx, func(c txConn) error {
+		t = &tx{reader: reader{q: c, reg: &s.reg}}
+		err := fn(ctx, t)
+		t.done.Store(true)
+		return err
+	})
 }
 
-// joined is the incident.Store of Store.Join.
+// Claim hands up to limit outbox messages to consumer for lease, as
+// record.Store documents, in one write transaction: one statement takes
+// the consumer's oldest messages that it has not acknowledged and that
+// hold no live lease (one whose end lies after now), so concurrent
+// claimers never get the same message. Arguments are checked with
+// record.CheckClaim (an *itsm.ValidationError). Each Message carries its
+// Attempts. The claim scans the outbox from its first message, so its
+// cost grows with the messages consumer has acknowledged.
+func (s *Store) Claim(ctx context.Context, consumer string, now time.Time, lease time.Duration, limit int) ([]record.Message, error) {
+	if err := record.CheckClaim(consumer, now, lease, limit); err != nil {
+		return nil, err
+	}
+	var out []record.Message
+	err := s.write(ctx, func(c txConn) (err error) {
+		out, err = claim(ctx, c, consumer, now, lease, limit)
+		return err
+	})
+	return out, err
+}
+
+// Ack acknowledges messages for consumer, as record.Store documents, in
+// one write transaction: an ID that is not in the outbox is an
+// *itsm.NotFoundError (Kind "outbox message") and then nothing of the
+// call is acknowledged. A message need not be claimed to be acknowledged.
+// A consumer name that is empty or longer than record.MaxIDLen is an
+// *itsm.ValidationError.
+func (s *Store) Ack(ctx context.Context, consumer string, ids ...int64) error {
+	if err := checkConsumer(consumer); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(c txConn) error { return ack(ctx, c, consumer, ids) })
+}
+
+// Join returns a record.Store that works inside tx, a transaction the
+// application holds (see BeginTx): its reads go through tx and see tx's
+// uncommitted writes, and its InTx, Claim, Ack and Declare run inside tx
+// under a SAVEPOINT, so that a failed call rolls back only its own writes
+// and leaves tx usable. Nothing is committed until the application commits
+// tx; rolling tx back discards the record changes with the application's
+// own. The returned store shares the Store's declared kinds; it must not
+// be used after tx ends, nor from several goroutines at once (a *sql.Tx
+// runs one statement at a time).
+func (s *Store) Join(tx *sql.Tx) record.Store {
+	// No prepared statements: tx may come from another *sql.DB, whose
+	// transactions cannot use this store's statements.
+	return &joined{reader: reader{q: txConn{tx: tx}, reg: &s.reg}, s: s, tx: tx}
+}
+
+// joined is the record.Store of Store.Join.
 type joined struct {
 	reader
 	s  *Store
 	tx *sql.Tx
 }
 
-// InTx runs fn inside the joined transaction, under a savepoint that is
-// released when fn returns nil and rolled back when it returns an error or
-// panics.
-func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx incident.Tx) error) (err error) {
-	if fn == nil {
-		return itsm.NewValidationError("transaction", "fn", "must not be nil")
-	}
+// savepoint runs fn inside the joined transaction, under a savepoint that
+// is released when fn returns nil and rolled back when it returns an
+// error or panics.
+func (j *joined) savepoint(ctx context.Context, fn func() error) (err error) {
 	name := "itsmkit_join_" + strconv.FormatUint(j.s.savepoints.Add(1), 10)
 	if _, err := j.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", mapErr(err))
 	}
-	t := &tx{reader: reader{q: txConn{tx: j.tx}}}
 	released := false
 	defer func() {
-		t.done.Store(true)
 		if !released {
 			// Undo fn's writes; the application's transaction goes on.
 			// context.WithoutCancel: the rollback must run even when ctx
@@ -368,15 +471,66 @@ func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx incid
 			}
 		}
 	}()
-	if err := fn(ctx, t); err != nil {
+	if err := fn(); err != nil {
 		return err
 	}
-	t.done.Store(true)
 	if _, err := j.tx.ExecContext(ctx, "RELEASE "+name); err != nil {
 		return fmt.Errorf("sqlite: release savepoint: %w", mapErr(err))
 	}
 	released = true
 	return nil
+}
+
+// Declare creates the attribute indexes inside the joined transaction and
+// declares the kinds to the Store once they exist.
+func (j *joined) Declare(ctx context.Context, schemas ...*record.Schema) error {
+	if err := checkSchemas(schemas); err != nil {
+		return err
+	}
+	if ddl := indexDDL(schemas); len(ddl) > 0 {
+		if err := j.savepoint(ctx, func() error { return execAll(ctx, j.reader.q, ddl) }); err != nil {
+			return err
+		}
+	}
+	return j.s.reg.Declare(schemas...)
+}
+
+// InTx runs fn inside the joined transaction, under a savepoint.
+func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx record.Tx) error) error {
+	if fn == nil {
+		return itsm.NewValidationError("transaction", "fn", "must not be nil")
+	}
+	t := &tx{reader: j.reader}
+	defer t.done.Store(true)
+	return j.savepoint(ctx, func() error {
+		err := fn(ctx, t)
+		t.done.Store(true)
+		return err
+	})
+}
+
+// Claim claims messages inside the joined transaction.
+func (j *joined) Claim(ctx context.Context, consumer string, now time.Time, lease time.Duration, limit int) ([]record.Message, error) {
+	if err := record.CheckClaim(consumer, now, lease, limit); err != nil {
+		return nil, err
+	}
+	var out []record.Message
+	err := j.savepoint(ctx, func() (err error) {
+		out, err = claim(ctx, j.reader.q, consumer, now, lease, limit)
+		return err
+	})
+	return out, err
+}
+
+// Ack acknowledges messages inside the joined transaction.
+func (j *joined) Ack(ctx context.Context, consumer string, ids ...int64) error {
+	if err := checkConsumer(consumer); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return j.savepoint(ctx, func() error { return ack(ctx, j.reader.q, consumer, ids) })
 }
 
 // read runs fn in a read transaction on a reader connection, so that its
@@ -390,75 +544,75 @@ func (s *Store) read(ctx context.Context, fn func(r reader) error) error {
 		return fmt.Errorf("sqlite: begin read: %w", mapErr(err))
 	}
 	defer func() { _ = t.Rollback() }()
-	return fn(reader{q: s.readerConn(t)})
+	return fn(reader{q: s.readerConn(t), reg: &s.reg})
 }
 
-// Get returns the committed incident with id, or an *itsm.NotFoundError.
-func (s *Store) Get(ctx context.Context, id string) (*incident.Incident, error) {
-	var out *incident.Incident
-	err := s.read(ctx, func(r reader) (err error) { out, err = r.Get(ctx, id); return err })
+// readValue runs one read method of reader in a read transaction.
+func readValue[T any](ctx context.Context, s *Store, fn func(r reader) (T, error)) (T, error) {
+	var out T
+	err := s.read(ctx, func(r reader) (err error) { out, err = fn(r); return err })
 	return out, err
 }
 
-// GetByNumber returns the committed incident with number, or an
-// *itsm.NotFoundError whose ID is the number.
-func (s *Store) GetByNumber(ctx context.Context, number string) (*incident.Incident, error) {
-	var out *incident.Incident
-	err := s.read(ctx, func(r reader) (err error) { out, err = r.GetByNumber(ctx, number); return err })
-	return out, err
+// Get returns the committed record ref names with its SLA summary, or an
+// *itsm.NotFoundError; a malformed ref is an *itsm.ValidationError.
+func (s *Store) Get(ctx context.Context, ref record.Ref) (*record.Record, error) {
+	return readValue(ctx, s, func(r reader) (*record.Record, error) { return r.Get(ctx, ref) })
 }
 
-// List returns one page of the committed incidents that match q (the
-// rules of incident.Query.Match, in SQL), ordered by OpenedAt then ID and
-// starting after the cursor q.After. A malformed cursor yields an
+// GetByNumber returns the committed record of kind with number, or an
+// *itsm.NotFoundError whose ID is the number; a malformed kind or an
+// empty number is an *itsm.ValidationError.
+func (s *Store) GetByNumber(ctx context.Context, kind, number string) (*record.Record, error) {
+	return readValue(ctx, s, func(r reader) (*record.Record, error) { return r.GetByNumber(ctx, kind, number) })
+}
+
+// List returns one page of the committed records that match q (the rules
+// of record.Query.Match, in SQL built by sqlrec.List), each with its SLA
+// summary, in q's order from just after q.After. A query its declared
+// kind's Schema.CheckQuery refuses, or of an undeclared kind, is an
 // *itsm.ValidationError.
-func (s *Store) List(ctx context.Context, q incident.Query) (incident.Page, error) {
-	var out incident.Page
-	err := s.read(ctx, func(r reader) (err error) { out, err = r.List(ctx, q); return err })
-	return out, err
+func (s *Store) List(ctx context.Context, q record.Query) (record.Page, error) {
+	return readValue(ctx, s, func(r reader) (record.Page, error) { return r.List(ctx, q) })
 }
 
-// Children returns the committed incidents whose ParentID is id, oldest
-// first (OpenedAt, then ID); empty when there are none.
-func (s *Store) Children(ctx context.Context, id string) ([]*incident.Incident, error) {
-	var out []*incident.Incident
-	err := s.read(ctx, func(r reader) (err error) { out, err = r.Children(ctx, id); return err })
-	return out, err
+// Journal returns the committed journal of the record, oldest first;
+// empty when there is none.
+func (s *Store) Journal(ctx context.Context, ref record.Ref) ([]record.Entry, error) {
+	return readValue(ctx, s, func(r reader) ([]record.Entry, error) { return r.Journal(ctx, ref) })
 }
 
-// Timers returns the committed SLA timers of the incident with id in the
-// order they were first saved, with unbound calendars; empty when there
-// are none.
-func (s *Store) Timers(ctx context.Context, id string) ([]incident.TimerRecord, error) {
-	var out []incident.TimerRecord
-	err := s.read(ctx, func(r reader) (err error) { out, err = r.Timers(ctx, id); return err })
-	return out, err
+// Links returns the committed links of which the record is either end, in
+// the order they were added; empty when there are none.
+func (s *Store) Links(ctx context.Context, ref record.Ref) ([]record.Link, error) {
+	return readValue(ctx, s, func(r reader) ([]record.Link, error) { return r.Links(ctx, ref) })
 }
 
-// TimersDue returns up to limit committed timers whose NextWakeAt is set
-// and not after before, earliest first and then by ID; a limit of 0 or
-// less yields none.
-func (s *Store) TimersDue(ctx context.Context, before time.Time, limit int) ([]incident.TimerRecord, error) {
-	var out []incident.TimerRecord
-	err := s.read(ctx, func(r reader) (err error) { out, err = r.TimersDue(ctx, before, limit); return err })
-	return out, err
+// Timers returns the committed SLA timers of the record in the order they
+// were first saved, with unbound calendars; empty when there are none.
+func (s *Store) Timers(ctx context.Context, ref record.Ref) ([]record.TimerRecord, error) {
+	return readValue(ctx, s, func(r reader) ([]record.TimerRecord, error) { return r.Timers(ctx, ref) })
 }
 
-// History returns the committed audit events of the incident with id in
-// sequence order; empty when there are none.
-func (s *Store) History(ctx context.Context, id string) ([]itsm.Event, error) {
-	var out []itsm.Event
-	err := s.read(ctx, func(r reader) (err error) { out, err = r.History(ctx, id); return err })
-	return out, err
+// TimersDue returns up to limit committed timers of any record whose
+// NextWakeAt is set and not after before, earliest first (then by timer
+// ID, record kind and record ID); a limit of 0 or less yields none.
+func (s *Store) TimersDue(ctx context.Context, before time.Time, limit int) ([]record.TimerRecord, error) {
+	return readValue(ctx, s, func(r reader) ([]record.TimerRecord, error) { return r.TimersDue(ctx, before, limit) })
 }
 
-// ResolvedBefore returns up to limit committed incidents with ResolvedAt
-// set and before t, ClosedAt zero and Major unset, oldest resolution first
-// and then by ID; a limit of 0 or less yields none.
-func (s *Store) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]*incident.Incident, error) {
-	var out []*incident.Incident
-	err := s.read(ctx, func(r reader) (err error) { out, err = r.ResolvedBefore(ctx, t, limit); return err })
-	return out, err
+// History returns the committed audit events of the record in sequence
+// order; empty when there are none.
+func (s *Store) History(ctx context.Context, ref record.Ref) ([]itsm.Event, error) {
+	return readValue(ctx, s, func(r reader) ([]itsm.Event, error) { return r.History(ctx, ref) })
+}
+
+// ReadOutbox returns up to limit committed outbox messages after the
+// cursor, in commit order (the single writer commits in ID order), and
+// the cursor to read on from; see record.Reader. A malformed cursor is an
+// *itsm.ValidationError.
+func (s *Store) ReadOutbox(ctx context.Context, after string, limit int) (record.OutboxPage, error) {
+	return readValue(ctx, s, func(r reader) (record.OutboxPage, error) { return r.ReadOutbox(ctx, after, limit) })
 }
 
 // connectWriter makes the writer's connection. Setting up a connection can
