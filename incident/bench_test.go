@@ -9,7 +9,7 @@ import (
 )
 
 func BenchmarkOpen(b *testing.B) {
-	f := newFixture(b)
+	f := newFixture(b, memoryStore)
 	ctx := context.Background()
 	in := incident.OpenInput{Title: "Mail is down", Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyHigh}
 	b.ReportAllocs()
@@ -23,7 +23,7 @@ func BenchmarkOpen(b *testing.B) {
 // BenchmarkLifecycle opens, assigns, holds, resumes, resolves and closes
 // one incident per iteration.
 func BenchmarkLifecycle(b *testing.B) {
-	f := newFixture(b)
+	f := newFixture(b, memoryStore)
 	ctx := context.Background()
 	in := incident.OpenInput{Title: "Mail is down", Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyHigh}
 	b.ReportAllocs()

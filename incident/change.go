@@ -3,47 +3,70 @@ package incident
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 )
 
-// change is one incident being changed inside a transaction: the record
-// before and after, its timers, and what the audit event will say.
+// change is one incident being changed inside a transaction: the incident
+// before and after, its timers, the journal entries and links to add, and
+// what the audit events will say.
 type change struct {
 	s      *Service
 	ctx    context.Context
-	tx     Tx
+	tx     record.Tx
 	actor  itsm.Actor
 	now    time.Time
 	inc    *Incident
 	before *Incident
+	create bool
 
-	timers       []TimerRecord
+	timers       []record.TimerRecord
 	timersLoaded bool
 	stagesBefore map[string]sla.Stage // by timer ID
 	dirty        map[string]bool      // timer IDs to save
-	cascade      []*change            // children changed with this one
+
+	entries     []Entry       // journal entries to append
+	addLinks    []record.Link // links to store
+	removeLinks []record.Link // links to remove
+	others      []itsm.Event  // events of the other ends of changed links
+	cascade     []*change     // incidents resolved with this one
+	reason      string        // why a cascaded change happens
 }
 
-func (s *Service) newChange(ctx context.Context, tx Tx, actor itsm.Actor, now time.Time, inc *Incident) *change {
+func (s *Service) newChange(ctx context.Context, tx record.Tx, actor itsm.Actor, now time.Time, inc *Incident) *change {
 	return &change{s: s, ctx: ctx, tx: tx, actor: actor, now: now, inc: inc, before: inc.Clone(),
 		stagesBefore: map[string]sla.Stage{}, dirty: map[string]bool{}}
 }
 
+// getTx reads the incident with id inside tx.
+func (s *Service) getTx(ctx context.Context, tx record.Reader, id string) (*Incident, error) {
+	if id == "" {
+		return nil, itsm.NewValidationError(Kind, "id", "must not be empty")
+	}
+	rec, err := tx.Get(ctx, record.Ref{Kind: Kind, ID: id})
+	if err != nil {
+		return nil, err
+	}
+	return FromRecord(rec)
+}
+
 // update runs fn on the incident with id inside a transaction, then
-// stores the incident, its changed timers and the audit events of it and
-// of any cascaded change.
+// stores the incident, its journal entries, links, changed timers and the
+// audit events of it and of any cascaded change, and returns the incident
+// as stored, with its journal and links (see reread).
 func (s *Service) update(ctx context.Context, actor itsm.Actor, id string, version int64, action Action, reason string, fn func(*change) error) (*Incident, error) {
 	if actor.ID == "" {
 		return nil, itsm.NewValidationError(Kind, "actor.id", "must not be empty")
 	}
 	var out *Incident
-	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		inc, err := tx.Get(ctx, id)
+	err := s.store.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		inc, err := s.getTx(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -57,8 +80,8 @@ func (s *Service) update(ctx context.Context, actor itsm.Actor, id string, versi
 		if err := c.commit(action, reason); err != nil {
 			return err
 		}
-		out = inc.Clone()
-		return nil
+		out, err = s.reread(ctx, tx, inc.ID)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -66,21 +89,75 @@ func (s *Service) update(ctx context.Context, actor itsm.Actor, id string, versi
 	return out, nil
 }
 
-// commit stores the incident, its timers and its event, then those of
-// the cascaded changes.
+// reread returns the incident with id as tx now holds it, with its
+// journal and links, so that what an operation returns is what a later
+// Get returns, to the store's precision.
+func (s *Service) reread(ctx context.Context, tx record.Reader, id string) (*Incident, error) {
+	inc, err := s.getTx(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.fill(ctx, tx, inc)
+}
+
+// fill reads the journal and links of inc.
+func (s *Service) fill(ctx context.Context, r record.Reader, inc *Incident) (*Incident, error) {
+	var err error
+	if inc.Journal, err = r.Journal(ctx, inc.Ref()); err != nil {
+		return nil, err
+	}
+	if inc.Links, err = r.Links(ctx, inc.Ref()); err != nil {
+		return nil, err
+	}
+	if len(inc.Journal) == 0 {
+		inc.Journal = nil
+	}
+	if len(inc.Links) == 0 {
+		inc.Links = nil
+	}
+	return inc, nil
+}
+
+// commit stores the incident, its journal entries, links, timers and
+// events, then those of the cascaded changes.
 func (c *change) commit(action Action, reason string) error {
 	c.inc.UpdatedAt = c.now
-	if err := c.tx.Update(c.ctx, c.inc); err != nil {
+	rec, err := c.inc.Record()
+	if err != nil {
 		return err
+	}
+	if c.create {
+		err = c.tx.Create(c.ctx, rec)
+	} else {
+		err = c.tx.Update(c.ctx, rec)
+	}
+	if err != nil {
+		return err
+	}
+	c.inc.Version = rec.Version
+	if len(c.entries) > 0 {
+		if err := c.tx.AppendJournal(c.ctx, c.inc.Ref(), c.entries...); err != nil {
+			return err
+		}
+	}
+	if len(c.removeLinks) > 0 {
+		if err := c.tx.RemoveLinks(c.ctx, c.removeLinks...); err != nil {
+			return err
+		}
+	}
+	if len(c.addLinks) > 0 {
+		if err := c.tx.AddLinks(c.ctx, c.addLinks...); err != nil {
+			return err
+		}
 	}
 	if err := c.saveTimers(); err != nil {
 		return err
 	}
-	if err := c.tx.AppendEvents(c.ctx, c.event(action, reason)); err != nil {
+	if err := c.tx.AppendEvents(c.ctx, append([]itsm.Event{c.event(action, reason)}, c.others...)...); err != nil {
 		return err
 	}
 	for _, sub := range c.cascade {
-		if err := sub.commit(ActResolve, "resolved with parent "+c.inc.Number); err != nil {
+		if err := sub.commit(ActResolve, sub.reason); err != nil {
 			return err
 		}
 	}
@@ -89,7 +166,8 @@ func (c *change) commit(action Action, reason string) error {
 
 // fire moves the incident by action, or returns the lifecycle's refusal.
 func (c *change) fire(a Action) error {
-	next, err := c.s.cfg.Lifecycle.Fire(c.inc, c.inc.State, a, c.actor)
+	lc := c.s.cfg.Lifecycle
+	next, err := lc.Fire(c.inc, c.inc.State, a, c.actor)
 	if err != nil {
 		var te *itsm.TransitionError
 		if errors.As(err, &te) && te.ID == "" {
@@ -97,8 +175,16 @@ func (c *change) fire(a Action) error {
 		}
 		return err
 	}
-	c.inc.State = next
+	c.inc.State, c.inc.StateCategory = next, lc.Category(next)
 	return nil
+}
+
+// checkMajor refuses to end a major incident without PermMajorIncident.
+func (c *change) checkMajor() error {
+	if !c.inc.Major {
+		return nil
+	}
+	return c.s.cfg.Permissions.Check(c.actor, PermMajorIncident)
 }
 
 // respond records the first response and stops the response timers.
@@ -111,6 +197,9 @@ func (c *change) respond() error {
 }
 
 func (c *change) resolve(code ResolutionCode, notes string) error {
+	if err := c.checkMajor(); err != nil {
+		return err
+	}
 	c.inc.ResolutionCode, c.inc.ResolutionNotes = code, notes
 	if err := c.fire(ActResolve); err != nil {
 		return err
@@ -126,42 +215,92 @@ func (c *change) resolve(code ResolutionCode, notes string) error {
 	return c.stopTimers(sla.MetricResolution, "resolved")
 }
 
-// resolveChildren resolves the open children with the parent's
-// resolution, starting work on a child still in the initial state.
-func (c *change) resolveChildren() error {
-	children, err := c.tx.Children(c.ctx, c.inc.ID)
+// cascaded returns the incidents that resolving this one resolves, with
+// the reason: its children and its duplicates, that is the incidents
+// linked to it by a link type with record.CascadeResolve, that are not
+// resolved or ended.
+func (c *change) cascaded() ([]*Incident, []string, error) {
+	lc := c.s.cfg.Lifecycle
+	var out []*Incident
+	var why []string
+	keep := func(inc *Incident, reason string) {
+		if lc.IsTerminal(inc.State) || !inc.ResolvedAt.IsZero() {
+			return
+		}
+		if !slices.ContainsFunc(out, func(o *Incident) bool { return o.ID == inc.ID }) {
+			out, why = append(out, inc), append(why, reason)
+		}
+	}
+	children, err := c.s.children(c.ctx, c.tx, c.inc.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ch := range children {
+		keep(ch, "resolved with parent "+c.inc.Number)
+	}
+	links, err := c.tx.Links(c.ctx, c.inc.Ref())
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range links {
+		t, ok := c.s.linkType(l.Type)
+		if !ok || t.Cascade != record.CascadeResolve || l.To != c.inc.Ref() || l.From.Kind != Kind {
+			continue
+		}
+		dup, err := c.s.getTx(c.ctx, c.tx, l.From.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		keep(dup, "resolved with "+c.inc.Number+" ("+strings.ReplaceAll(t.Name, "_", " ")+")")
+	}
+	return out, why, nil
+}
+
+// resolveCascade resolves the cascaded incidents with this one's
+// resolution, starting work on one still in the initial state. A major
+// incident is left open when the actor may not resolve it.
+func (c *change) resolveCascade(seen map[string]bool) error {
+	seen[c.inc.ID] = true
+	subs, why, err := c.cascaded()
 	if err != nil {
 		return err
 	}
 	lc := c.s.cfg.Lifecycle
-	for _, child := range children {
-		if lc.IsTerminal(child.State) || !child.ResolvedAt.IsZero() {
+	for i, sub := range subs {
+		if seen[sub.ID] {
 			continue
 		}
-		sub := c.s.newChange(c.ctx, c.tx, c.actor, c.now, child)
-		if _, ok := lc.Target(child.State, ActResolve); !ok && child.State == lc.Initial() {
-			if child.Assignee == "" && child.AssignmentGroup == "" {
-				child.Assignee, child.AssignmentGroup = c.inc.Assignee, c.inc.AssignmentGroup
+		if sub.Major && c.s.cfg.Permissions.Check(c.actor, PermMajorIncident) != nil {
+			continue
+		}
+		sc := c.s.newChange(c.ctx, c.tx, c.actor, c.now, sub)
+		sc.reason = why[i]
+		if _, ok := lc.Target(sub.State, ActResolve); !ok && sub.State == lc.Initial() {
+			if sub.Assignee == "" && sub.AssignmentGroup == "" {
+				sub.Assignee, sub.AssignmentGroup = c.inc.Assignee, c.inc.AssignmentGroup
 			}
-			if err := sub.fire(ActStart); err != nil {
+			if err := sc.fire(ActStart); err != nil {
 				return err
 			}
-			if err := sub.respond(); err != nil {
+			if err := sc.respond(); err != nil {
 				return err
 			}
 		}
-		if err := sub.resolve(c.inc.ResolutionCode, c.inc.ResolutionNotes); err != nil {
+		if err := sc.resolve(c.inc.ResolutionCode, c.inc.ResolutionNotes); err != nil {
 			return err
 		}
-		if err := sub.resolveChildren(); err != nil {
+		if err := sc.resolveCascade(seen); err != nil {
 			return err
 		}
-		c.cascade = append(c.cascade, sub)
+		c.cascade = append(c.cascade, sc)
 	}
 	return nil
 }
 
 func (c *change) close() error {
+	if err := c.checkMajor(); err != nil {
+		return err
+	}
 	if err := c.fire(ActClose); err != nil {
 		return err
 	}
@@ -178,7 +317,7 @@ func (c *change) checkParent(parentID string) error {
 			return itsm.NewValidationError(Kind, "parent_id", "%s would make %s its own ancestor", parentID, c.inc.Number)
 		}
 		seen[id] = true
-		p, err := c.tx.Get(c.ctx, id)
+		p, err := c.s.getTx(c.ctx, c.tx, id)
 		if err != nil {
 			return err
 		}
@@ -187,12 +326,58 @@ func (c *change) checkParent(parentID string) error {
 	return nil
 }
 
+// link adds l (from this incident) unless it is stored already, with an
+// audit change on this incident and an event on the other end.
+func (c *change) link(l record.Link, existing []record.Link) error {
+	t, ok := c.s.linkType(l.Type)
+	if !ok {
+		return itsm.NewValidationError(Kind, "link.type", "%q is not a link type", l.Type)
+	}
+	if slices.ContainsFunc(existing, func(e record.Link) bool { return e.Type == l.Type && e.From == l.From && e.To == l.To }) ||
+		slices.ContainsFunc(c.addLinks, func(e record.Link) bool { return e.Type == l.Type && e.To == l.To }) {
+		return nil
+	}
+	if _, err := c.tx.Get(c.ctx, l.To); err != nil {
+		return err
+	}
+	if t.Acyclic {
+		if err := record.CheckCycle(c.ctx, c.tx, l); err != nil {
+			return err
+		}
+	}
+	l.CreatedAt, l.CreatedBy = c.now, c.actor.ID
+	c.addLinks = append(c.addLinks, l)
+	c.others = append(c.others, c.linkEvent(l.To, "link", t.Inverse, "", l.From.String()))
+	return nil
+}
+
+// unlink removes the stored link l, with an event on the other end.
+func (c *change) unlink(l record.Link, existing []record.Link) error {
+	t, ok := c.s.linkType(l.Type)
+	if !ok {
+		return itsm.NewValidationError(Kind, "link.type", "%q is not a link type", l.Type)
+	}
+	if !slices.ContainsFunc(existing, func(e record.Link) bool { return e.Type == l.Type && e.From == l.From && e.To == l.To }) {
+		return &itsm.NotFoundError{Kind: "link", ID: l.Type + " " + l.From.String() + " → " + l.To.String()}
+	}
+	c.removeLinks = append(c.removeLinks, l)
+	c.others = append(c.others, c.linkEvent(l.To, "unlink", t.Inverse, l.From.String(), ""))
+	return nil
+}
+
+// linkEvent is the audit event of a link change on the link's other end.
+func (c *change) linkEvent(on record.Ref, action, field, old, new string) itsm.Event {
+	ev := itsm.Event{Kind: on.Kind, RecordID: on.ID, Actor: c.actor, At: c.now, Action: action}
+	ev.Record("link."+field, old, new)
+	return ev
+}
+
 // loadTimers reads and binds the incident's timers once.
 func (c *change) loadTimers() error {
 	if c.timersLoaded {
 		return nil
 	}
-	recs, err := c.tx.Timers(c.ctx, c.inc.ID)
+	recs, err := c.tx.Timers(c.ctx, c.inc.Ref())
 	if err != nil {
 		return err
 	}
@@ -207,8 +392,8 @@ func (c *change) loadTimers() error {
 }
 
 // eachTimer calls fn for every timer of metric (all metrics when empty)
-// with its status now, and marks the timers fn returned nil for as
-// changed when their history grew.
+// with its status now, and marks the timers whose history grew as
+// changed.
 func (c *change) eachTimer(metric sla.Metric, fn func(t *sla.Timer, st sla.Status) error) error {
 	if err := c.loadTimers(); err != nil {
 		return err
@@ -246,64 +431,88 @@ func (c *change) resumeTimers() error {
 	})
 }
 
-// startTimers creates and starts the timers of the selected policies for
-// a new incident.
-func (c *change) startTimers() error {
-	if c.s.cfg.Policies == nil {
-		return nil
-	}
-	pols, err := c.s.cfg.Policies.Select(c.ctx, c.inc)
-	if err != nil {
+func timerID(incID, policy string, m sla.Metric) string {
+	return incID + "/" + policy + "/" + string(m)
+}
+
+// startTimers creates and starts, at at, the timers of the selected
+// policies that the incident does not have yet, for the metrics that still
+// apply: the response only before the first response, both only before
+// resolution. A timer of a policy selected again after it was cancelled
+// starts a new cycle.
+func (c *change) startTimers(pols []*sla.Policy, at time.Time) error {
+	if err := c.loadTimers(); err != nil {
 		return err
 	}
 	for _, p := range pols {
 		for _, m := range []sla.Metric{sla.MetricResponse, sla.MetricResolution} {
-			if _, ok := p.Target(m, c.inc.Priority); !ok {
+			if m == sla.MetricResponse && !c.inc.FirstResponseAt.IsZero() || !c.inc.ResolvedAt.IsZero() {
+				continue
+			}
+			tg, ok := p.Target(m, c.inc.Priority)
+			if !ok {
+				continue
+			}
+			id := timerID(c.inc.ID, p.ID(), m)
+			if i := slices.IndexFunc(c.timers, func(r record.TimerRecord) bool { return r.ID == id }); i >= 0 {
+				t := c.timers[i].Timer
+				if !t.Status(c.now).Active() {
+					if err := t.Reset(at, tg, c.inc.Priority, "policy applies again"); err != nil {
+						return err
+					}
+					c.dirty[id] = true
+				}
 				continue
 			}
 			t, err := p.NewTimer(m, c.inc.Priority)
 			if err != nil {
 				return err
 			}
-			if err := t.Start(c.inc.OpenedAt); err != nil {
+			if err := t.Start(at); err != nil {
 				return err
 			}
-			id := c.inc.ID + "/" + p.ID() + "/" + string(m)
-			c.timers = append(c.timers, TimerRecord{ID: id, IncidentID: c.inc.ID, Timer: t})
+			c.timers = append(c.timers, record.TimerRecord{Record: c.inc.Ref(), ID: id, Timer: t})
 			c.dirty[id] = true
 		}
 	}
 	return nil
 }
 
+// reselect runs the policy selection again after an edit: timers of newly
+// selected policies start now, active timers of policies no longer
+// selected are cancelled.
+func (c *change) reselect() error {
+	if c.s.cfg.Policies == nil || c.s.cfg.Lifecycle.IsTerminal(c.inc.State) {
+		return nil
+	}
+	pols, err := c.s.cfg.Policies.Select(c.ctx, c.inc)
+	if err != nil {
+		return err
+	}
+	if err := c.startTimers(pols, c.now); err != nil {
+		return err
+	}
+	return c.eachTimer("", func(t *sla.Timer, st sla.Status) error {
+		if !st.Active() || slices.ContainsFunc(pols, func(p *sla.Policy) bool { return p.ID() == t.Policy() }) {
+			return nil
+		}
+		return t.Cancel(c.now, "policy no longer applies")
+	})
+}
+
 // saveTimers stores the changed timers with their derived fields.
 func (c *change) saveTimers() error {
-	var out []TimerRecord
-	for _, r := range c.timers {
+	var out []record.TimerRecord
+	for i, r := range c.timers {
 		if c.dirty[r.ID] {
-			out = append(out, NewTimerRecord(r.ID, r.IncidentID, r.Timer, c.now))
+			c.timers[i] = record.NewTimerRecord(r.Record, r.ID, r.Timer.Kind(), r.Timer, c.now)
+			out = append(out, c.timers[i])
 		}
 	}
 	if len(out) == 0 {
 		return nil
 	}
 	return c.tx.PutTimers(c.ctx, out...)
-}
-
-// NewTimerRecord returns the record a store keeps for timer t of incident
-// incidentID, with Stage, AtRiskAt, BreachAt and NextWakeAt derived from
-// t's status at now. t must have its calendar bound.
-func NewTimerRecord(id, incidentID string, t *sla.Timer, now time.Time) TimerRecord {
-	st := t.Status(now)
-	r := TimerRecord{ID: id, IncidentID: incidentID, Timer: t, Stage: st.Stage, NextWakeAt: st.NextWake}
-	for _, th := range st.Thresholds[:st.NumThresholds] {
-		if th.Breach() {
-			r.BreachAt = th.At
-		} else {
-			r.AtRiskAt = th.At
-		}
-	}
-	return r
 }
 
 // event builds the audit event of the change.
@@ -313,8 +522,10 @@ func (c *change) event(action Action, reason string) itsm.Event {
 	b, a := c.before, c.inc
 	ev.Record("title", b.Title, a.Title)
 	ev.Record("description", b.Description, a.Description)
+	ev.Record("caller", actorText(b.Caller), actorText(a.Caller))
+	ev.Record("watchers", strings.Join(b.Watchers, ","), strings.Join(a.Watchers, ","))
 	ev.Record("service", b.Service, a.Service)
-	ev.Record("config_item", b.ConfigItem, a.ConfigItem)
+	ev.Record("config_items", strings.Join(b.ConfigItems, ","), strings.Join(a.ConfigItems, ","))
 	ev.Record("category", b.Category, a.Category)
 	ev.Record("impact", levelText(int(b.Impact)), levelText(int(a.Impact)))
 	ev.Record("urgency", levelText(int(b.Urgency)), levelText(int(a.Urgency)))
@@ -332,10 +543,27 @@ func (c *change) event(action Action, reason string) itsm.Event {
 	ev.Record("reopen_count", b.ReopenCount, a.ReopenCount)
 	ev.Record("major", b.Major, a.Major)
 	ev.Record("parent_id", b.ParentID, a.ParentID)
-	ev.Record("problem_ids", strings.Join(b.ProblemIDs, ","), strings.Join(a.ProblemIDs, ","))
-	ev.Record("change_ids", strings.Join(b.ChangeIDs, ","), strings.Join(a.ChangeIDs, ","))
-	for _, e := range a.Journal[min(len(b.Journal), len(a.Journal)):] {
+	names := make([]string, 0, len(a.Attrs)+len(b.Attrs))
+	for k := range a.Attrs {
+		names = append(names, k)
+	}
+	for k := range b.Attrs {
+		if _, ok := a.Attrs[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		ev.Record("attrs."+k, b.Attrs[k].String(), a.Attrs[k].String())
+	}
+	for _, e := range c.entries {
 		ev.Record(string(e.Kind), "", e.Text)
+	}
+	for _, l := range c.addLinks {
+		ev.Record("link."+l.Type, "", l.To.String())
+	}
+	for _, l := range c.removeLinks {
+		ev.Record("link."+l.Type, l.To.String(), "")
 	}
 	for _, r := range c.timers {
 		if !c.dirty[r.ID] {
@@ -348,6 +576,13 @@ func (c *change) event(action Action, reason string) itsm.Event {
 		ev.Record("sla."+r.Timer.Policy()+"."+string(r.Timer.Metric()), old, r.Timer.Status(c.now).Stage.String())
 	}
 	return ev
+}
+
+func actorText(a itsm.Actor) string {
+	if a.Name == "" || a.Name == a.ID {
+		return a.ID
+	}
+	return a.ID + " (" + a.Name + ")"
 }
 
 func levelText(n int) string {

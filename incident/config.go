@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 )
 
@@ -19,6 +20,10 @@ const (
 	PermSetPriority itsm.Permission = "incident.set-priority"
 	// PermFlagMajor allows flagging or unflagging a major incident.
 	PermFlagMajor itsm.Permission = "incident.flag-major"
+	// PermMajorIncident allows resolving, closing and canceling a major
+	// incident; without it a parent's resolution leaves major children
+	// open.
+	PermMajorIncident itsm.Permission = "incident.major"
 )
 
 // Roles the default permissions grant.
@@ -28,13 +33,15 @@ const (
 )
 
 // DefaultPermissions grants PermSetPriority to incident managers and major
-// incident managers, and PermFlagMajor to major incident managers only.
+// incident managers, and PermFlagMajor and PermMajorIncident to major
+// incident managers only.
 // Every other operation is open to every actor unless the lifecycle
 // restricts it.
 func DefaultPermissions() itsm.Permissions {
 	return itsm.NewPermissions(map[itsm.Permission][]itsm.Role{
-		PermSetPriority: {RoleIncidentManager, RoleMajorIncidentManager},
-		PermFlagMajor:   {RoleMajorIncidentManager},
+		PermSetPriority:   {RoleIncidentManager, RoleMajorIncidentManager},
+		PermFlagMajor:     {RoleMajorIncidentManager},
+		PermMajorIncident: {RoleMajorIncidentManager},
 	})
 }
 
@@ -80,26 +87,12 @@ func (p Policies) Policy(_ context.Context, id string) (*sla.Policy, error) {
 	return nil, &itsm.NotFoundError{Kind: "sla policy", ID: id}
 }
 
-// Numbering formats the human numbers of incidents: Prefix, then the
-// store's sequence value plus Offset, zero-padded to Digits. The zero value
-// gives "INC0001001" for the first incident.
-type Numbering struct {
-	Prefix string // default "INC"
-	Digits int    // default 7
-	Offset int64  // default 1000
-}
+// Numbering formats the human numbers of incidents (see
+// record.Numbering). The zero value in Config selects DefaultNumbering.
+type Numbering = record.Numbering
 
-// Format returns the number for sequence value n.
-func (n Numbering) Format(seq int64) string {
-	return fmt.Sprintf("%s%0*d", n.Prefix, n.Digits, seq+n.Offset)
-}
-
-func (n Numbering) withDefaults() Numbering {
-	if n == (Numbering{}) {
-		return Numbering{Prefix: "INC", Digits: 7, Offset: 1000}
-	}
-	return n
-}
+// DefaultNumbering gives "INC0001001" for the first incident.
+var DefaultNumbering = Numbering{Prefix: "INC", Digits: 7, Offset: 1000}
 
 // Config configures a Service. The zero value of every field selects the
 // documented default, so Config{} is a working configuration without SLAs.
@@ -138,9 +131,17 @@ type Config struct {
 	AutoCloseDays int
 	// AutoCloseCalendar counts AutoCloseDays; default 24×7 in UTC.
 	AutoCloseCalendar *sla.Calendar
-	// Numbering formats incident numbers; default "INC" + 7 digits from
-	// 1001.
+	// Numbering formats incident numbers; default DefaultNumbering, "INC"
+	// and 7 digits from 1001.
 	Numbering Numbering
+	// Attributes declares the custom attributes of incidents; Open and
+	// Edit accept them, List filters on them (see record.Attribute).
+	Attributes []record.Attribute
+	// CallerReplyResumes lists the hold reasons that a public comment by
+	// the caller lifts: the incident resumes and its paused timers run
+	// again. Nil means AwaitingCaller when it is one of HoldReasons (none
+	// otherwise); an empty non-nil slice turns this off.
+	CallerReplyResumes []HoldReason
 	// NewID returns a new unique ID for an incident; default 16 random
 	// bytes in hex.
 	NewID func() string
@@ -183,7 +184,17 @@ func (c Config) withDefaults() Config {
 	if c.AutoCloseCalendar == nil {
 		c.AutoCloseCalendar = sla.AlwaysOpen(time.UTC)
 	}
-	c.Numbering = c.Numbering.withDefaults()
+	if c.Numbering == (Numbering{}) {
+		c.Numbering = DefaultNumbering
+	}
+	if c.CallerReplyResumes == nil {
+		if slices.Contains(c.HoldReasons, AwaitingCaller) {
+			c.CallerReplyResumes = []HoldReason{AwaitingCaller}
+		}
+	} else {
+		c.CallerReplyResumes = slices.Clone(c.CallerReplyResumes)
+	}
+	c.Attributes = slices.Clone(c.Attributes)
 	if c.NewID == nil {
 		c.NewID = randomID
 	}
@@ -195,6 +206,11 @@ func (c Config) validate() error {
 	for i, r := range c.PausingHoldReasons {
 		if !slices.Contains(c.HoldReasons, r) {
 			v.Add(fmt.Sprintf("pausing_hold_reasons[%d]", i), "%q is not one of the hold reasons", r)
+		}
+	}
+	for i, r := range c.CallerReplyResumes {
+		if !slices.Contains(c.HoldReasons, r) {
+			v.Add(fmt.Sprintf("caller_reply_resumes[%d]", i), "%q is not one of the hold reasons", r)
 		}
 	}
 	for i, r := range c.HoldReasons {

@@ -1,32 +1,66 @@
 // Package incident implements ITIL incident management: logging, working
-// and closing incidents with SLA clocks and a full audit trail.
+// and closing incidents with SLA clocks, links and a full audit trail, on
+// the record core (package record).
 //
 // An Incident moves through a Lifecycle, by default
 //
 //	New → In Progress ⇄ On Hold → Resolved → Closed
 //
-// with reopen (Resolved → In Progress) and cancel (from New, In Progress
-// and On Hold). The table is data (DefaultDefinition) that an organisation
-// may replace; the Service attaches its behaviour to actions, not state
+// with resolution straight from New (first-contact resolution), reopen
+// (Resolved → In Progress) and cancel (from New, In Progress and On Hold).
+// Every state has a category (new, active, pending, resolved, closed,
+// cancelled), which lists, metrics and SLA rules use instead of state
+// names. The table is data (DefaultDefinition) that an organisation may
+// replace; the Service attaches its behaviour to actions, not state
 // names, so a custom table keeps every feature.
 //
 // The Service does the work. Each call validates its input, checks
 // permissions and the lifecycle, updates SLA timers, and stores the
-// incident, its timers and one audit event in one transaction with an
-// optimistic version check; a call that fails changes nothing. SLA
-// policies come from a PolicySelector: the response timer stops at the
-// first assignment or the first public response, the resolution timer
-// pauses while the incident waits on a pausing hold reason (awaiting the
-// caller, by default), stops at resolution and starts a new cycle on
-// reopen, and a priority change retargets running timers.
+// incident, its journal, links, timers and audit events in one
+// transaction with an optimistic version check; a call that fails changes
+// nothing. SLA policies come from a PolicySelector: the response timer
+// stops at the first assignment or the first public response, the
+// resolution timer pauses while the incident waits on a pausing hold
+// reason (awaiting the caller, by default), stops at resolution and starts
+// a new cycle on reopen, a priority change retargets running timers, and
+// an edit of a field the selection may read selects the policies again.
 //
-// Rules beyond the lifecycle: resolving a parent resolves its open
-// children; an incident cannot become its own ancestor; only permitted
-// roles override priorities or flag major incidents; CloseResolved closes
-// resolved incidents after a number of business days unless they are
-// major.
+// Rules beyond the lifecycle: resolving an incident resolves its open
+// children and its duplicates; an incident cannot become its own ancestor
+// or close a cycle of duplicates; a caller's public reply lifts an
+// "awaiting caller" hold; a new assignment group clears the assignee;
+// only permitted roles override priorities, flag major incidents, or
+// resolve, close or cancel them; CloseResolved closes resolved incidents
+// after a number of business days unless they are major.
 //
-// Storage is behind the Store interface, which storage/memory,
-// storage/sqlite and storage/postgres implement; storage/storagetest
-// checks them alike.
+// # Storage
+//
+// Incidents are records of kind Kind in any record.Store: storage/memory,
+// storage/sqlite and storage/postgres implement it, and
+// storage/storagetest checks them alike. NewService declares the kind
+// (NewSchema: the lifecycle's states and Config.Attributes) to the store.
+// Incident.Record and FromRecord convert between an Incident and its
+// record; the fields without a header column (hold reason, resolution,
+// first response, reopen count, the priority override) are the record's
+// body.
+//
+// # Moving from the incident-only storage
+//
+// Earlier versions had their own ports (incident.Store, Reader, Tx,
+// TimerRecord, Query, Cursor). What changed:
+//
+//   - NewService takes a context and a record.Store; the adapters' Store
+//     types implement it, and their migrations carry existing databases
+//     over (incidents, timers, journal, links and the audit trail).
+//   - Query is record.Query: States are strings, Breached and AtRisk are
+//     SLA.Breached and SLA.AtRisk, and there are many more filters. List
+//     sets the kind. Cursors of earlier versions are refused.
+//   - ConfigItem is ConfigItems; ProblemIDs and ChangeIDs are typed links
+//     (record.CausedBy to kind "problem", record.FixedBy to kind "change")
+//     read with Incident.Linked, and the linked records must be stored.
+//   - TimerRecord is record.TimerRecord, keyed by a record.Ref.
+//   - ResolvedBefore and Children of the store are List filters;
+//     Service.Children lists children.
+//   - Resolving, closing and canceling a major incident needs
+//     PermMajorIncident.
 package incident

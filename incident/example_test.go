@@ -24,7 +24,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	svc, err := incident.NewService(memory.New(), incident.Config{
+	svc, err := incident.NewService(ctx, memory.New(), incident.Config{
 		Clock:    clock,
 		Policies: incident.Policies{List: []*sla.Policy{policy}},
 	})

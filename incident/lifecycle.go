@@ -1,6 +1,9 @@
 package incident
 
-import "github.com/itsmkit/itsmkit/itsm"
+import (
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
+)
 
 // State is where an incident is in its lifecycle.
 type State string
@@ -62,10 +65,14 @@ var (
 //   - New → In Progress by assigning or starting work (an assignee or an
 //     assignment group is required); assigning again keeps the state;
 //   - In Progress ⇄ On Hold (a hold reason is required);
-//   - In Progress or On Hold → Resolved (resolution code and notes
-//     required) → Closed, and Resolved → In Progress on reopen;
+//   - New, In Progress or On Hold → Resolved (resolution code and notes
+//     required; resolving straight from New is first-contact resolution)
+//     → Closed, and Resolved → In Progress on reopen;
 //   - New, In Progress and On Hold → Canceled (a reason is required);
 //   - Closed and Canceled are final.
+//
+// The states' categories are new (New), active (In Progress), pending (On
+// Hold), resolved, closed and cancelled.
 //
 // It returns a fresh value each time, so a caller may adapt it (add
 // roles, guards or states) and build its own Lifecycle with
@@ -76,13 +83,17 @@ func DefaultDefinition() Definition {
 		Initial:  New,
 		States:   []State{New, InProgress, OnHold, Resolved, Closed, Canceled},
 		Terminal: []State{Closed, Canceled},
+		Categories: map[State]itsm.StateCategory{
+			New: itsm.CategoryNew, InProgress: itsm.CategoryActive, OnHold: itsm.CategoryPending,
+			Resolved: itsm.CategoryResolved, Closed: itsm.CategoryClosed, Canceled: itsm.CategoryCancelled,
+		},
 		Transitions: []Transition{
 			{Action: ActAssign, From: []State{New, InProgress}, To: InProgress, Required: []itsm.Field[*Incident]{NeedsAssignee}},
 			{Action: ActAssign, From: []State{OnHold}, To: OnHold, Required: []itsm.Field[*Incident]{NeedsAssignee}},
 			{Action: ActStart, From: []State{New}, To: InProgress, Required: []itsm.Field[*Incident]{NeedsAssignee}},
 			{Action: ActHold, From: []State{InProgress}, To: OnHold, Required: []itsm.Field[*Incident]{NeedsHoldReason}},
 			{Action: ActResume, From: []State{OnHold}, To: InProgress},
-			{Action: ActResolve, From: []State{InProgress, OnHold}, To: Resolved,
+			{Action: ActResolve, From: []State{New, InProgress, OnHold}, To: Resolved,
 				Required: []itsm.Field[*Incident]{NeedsResolutionCode, NeedsResolutionNotes}},
 			{Action: ActReopen, From: []State{Resolved}, To: InProgress},
 			{Action: ActClose, From: []State{Resolved}, To: Closed},
@@ -94,3 +105,15 @@ func DefaultDefinition() Definition {
 
 // DefaultLifecycle returns the Lifecycle built from DefaultDefinition.
 func DefaultLifecycle() *Lifecycle { return itsm.MustNewLifecycle(DefaultDefinition()) }
+
+// NewSchema returns the record schema of incidents run by lc with the
+// custom attributes attrs: kind Kind, prefix "INC", lc's states with their
+// categories. A store must have it declared (record.Store.Declare) before
+// it keeps incidents; NewService does that.
+func NewSchema(lc *Lifecycle, attrs []record.Attribute) (*record.Schema, error) {
+	def := record.SchemaDef{Kind: Kind, Prefix: "INC", Attributes: attrs}
+	for _, s := range lc.States() {
+		def.States = append(def.States, record.StateDef{Name: string(s), Category: lc.Category(s)})
+	}
+	return record.NewSchema(def)
+}

@@ -3,35 +3,42 @@ package incident
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 )
 
 // Service is the incident management practice: it opens, works and closes
-// incidents, keeps their SLA timers and writes the audit trail. Every
-// operation validates its input, checks the lifecycle and the permissions,
-// and then stores the incident, its timers and one audit event per changed
-// incident in a single transaction, with an optimistic version check. An
-// operation that fails changes nothing.
+// incidents, keeps their SLA timers and links and writes the audit trail.
+// Every operation validates its input, checks the lifecycle and the
+// permissions, and then stores the incident, its journal, links, timers
+// and one audit event per changed record in a single transaction, with an
+// optimistic version check. An operation that fails changes nothing.
 //
 // Operations that change an incident take the version the caller last saw
 // (Version fields and parameters); 0 skips that check, but concurrent
 // writers are still detected inside the transaction. A Service is safe for
 // concurrent use.
 type Service struct {
-	store Store
-	cfg   Config
+	store  record.Store
+	cfg    Config
+	schema *record.Schema
+	links  []record.LinkType
 }
 
-// NewService returns a Service over store. It fails with an
-// *itsm.ValidationError when cfg is inconsistent (a pausing hold reason
-// that is not a hold reason, a lifecycle for another kind of record).
-func NewService(store Store, cfg Config) (*Service, error) {
+// NewService returns a Service over store and declares the incident kind
+// to it (NewSchema of the lifecycle and Config.Attributes). It fails with
+// an *itsm.ValidationError when cfg is inconsistent (a pausing hold reason
+// that is not a hold reason, a lifecycle for another kind of record,
+// malformed attributes), and with the store's error when the declaration
+// fails.
+func NewService(ctx context.Context, store record.Store, cfg Config) (*Service, error) {
 	if store == nil {
 		return nil, itsm.NewValidationError("incident service config", "store", "is required")
 	}
@@ -39,19 +46,31 @@ func NewService(store Store, cfg Config) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Service{store: store, cfg: cfg}, nil
+	schema, err := NewSchema(cfg.Lifecycle, cfg.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Declare(ctx, schema); err != nil {
+		return nil, err
+	}
+	return &Service{store: store, cfg: cfg, schema: schema, links: record.LinkTypes()}, nil
 }
 
 // WithStore returns a copy of the service that works on store with the
 // same configuration. Use it to run operations inside a transaction the
 // application already holds, through an adapter's store bound to that
 // transaction (such as sqlite.Store.Join), so that the incident and the
-// application's own rows commit together.
-func (s *Service) WithStore(store Store) *Service {
+// application's own rows commit together. store must know the incident
+// kind already: a joined store shares its parent's declarations, any other
+// store needs Declare(ctx, svc.Schema()).
+func (s *Service) WithStore(store record.Store) *Service {
 	c := *s
 	c.store = store
 	return &c
 }
+
+// Schema returns the record schema the service declared for incidents.
+func (s *Service) Schema() *record.Schema { return s.schema }
 
 // now reads the clock, kept to the microsecond: the precision of the SQL
 // stores, so that what a call returns equals what a later read returns.
@@ -61,17 +80,31 @@ func (s *Service) now() time.Time { return s.cfg.Clock.Now().Truncate(time.Micro
 // menus (Lifecycle.Permitted) and diagrams.
 func (s *Service) Lifecycle() *Lifecycle { return s.cfg.Lifecycle }
 
+func (s *Service) linkType(name string) (record.LinkType, bool) {
+	if name == record.ChildOf.Name {
+		return record.ChildOf, true
+	}
+	i := slices.IndexFunc(s.links, func(t record.LinkType) bool { return t.Name == name })
+	if i < 0 {
+		return record.LinkType{}, false
+	}
+	return s.links[i], true
+}
+
 // OpenInput is what Open needs to log an incident.
 type OpenInput struct {
 	Title       string `json:"title"`
 	Description string `json:"description,omitempty"`
 	// Caller is who reported the incident; empty means the acting actor.
-	Caller     itsm.Actor   `json:"caller,omitzero"`
-	Service    string       `json:"service,omitempty"`
-	ConfigItem string       `json:"config_item,omitempty"`
-	Category   string       `json:"category,omitempty"`
-	Impact     itsm.Impact  `json:"impact"`
-	Urgency    itsm.Urgency `json:"urgency"`
+	Caller      itsm.Actor   `json:"caller,omitzero"`
+	Watchers    []string     `json:"watchers,omitempty"`
+	Service     string       `json:"service,omitempty"`
+	ConfigItems []string     `json:"config_items,omitempty"`
+	Category    string       `json:"category,omitempty"`
+	Impact      itsm.Impact  `json:"impact"`
+	Urgency     itsm.Urgency `json:"urgency"`
+	// Attrs sets custom attributes declared in Config.Attributes.
+	Attrs map[string]record.Value `json:"attrs,omitempty"`
 	// ParentID links the new incident to an existing parent incident.
 	ParentID string `json:"parent_id,omitempty"`
 	// Major flags a major incident; it needs PermFlagMajor.
@@ -103,6 +136,7 @@ func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*In
 	if in.OpenedAt.After(now) {
 		v.Add("opened_at", "lies in the future")
 	}
+	s.checkAttrs(v, in.Attrs)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -119,27 +153,31 @@ func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*In
 	if opened.IsZero() {
 		opened = now
 	}
+	initial := s.cfg.Lifecycle.Initial()
 	inc := &Incident{
-		ID:          s.cfg.NewID(),
-		Title:       strings.TrimSpace(in.Title),
-		Description: in.Description,
-		Caller:      caller,
-		Service:     in.Service,
-		ConfigItem:  in.ConfigItem,
-		Category:    in.Category,
-		Impact:      in.Impact,
-		Urgency:     in.Urgency,
-		Priority:    prio,
-		State:       s.cfg.Lifecycle.Initial(),
-		OpenedAt:    opened,
-		UpdatedAt:   now,
-		Major:       in.Major,
-		ParentID:    in.ParentID,
+		ID:            s.cfg.NewID(),
+		Title:         strings.TrimSpace(in.Title),
+		Description:   in.Description,
+		Caller:        caller,
+		Watchers:      slices.Clone(in.Watchers),
+		Service:       in.Service,
+		ConfigItems:   slices.Clone(in.ConfigItems),
+		Category:      in.Category,
+		Impact:        in.Impact,
+		Urgency:       in.Urgency,
+		Priority:      prio,
+		State:         initial,
+		StateCategory: s.cfg.Lifecycle.Category(initial),
+		OpenedAt:      opened,
+		UpdatedAt:     now,
+		Major:         in.Major,
+		ParentID:      in.ParentID,
+		Attrs:         maps.Clone(in.Attrs),
 	}
 	var out *Incident
-	err = s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	err = s.store.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
 		if inc.ParentID != "" {
-			if _, err := tx.Get(ctx, inc.ParentID); err != nil {
+			if _, err := s.getTx(ctx, tx, inc.ParentID); err != nil {
 				return err
 			}
 		}
@@ -150,21 +188,21 @@ func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*In
 		inc.Number = s.cfg.Numbering.Format(seq)
 		c := s.newChange(ctx, tx, actor, now, inc)
 		c.before = &Incident{}
-		c.timersLoaded = true
-		if err := c.startTimers(); err != nil {
+		c.create, c.timersLoaded = true, true
+		if s.cfg.Policies != nil {
+			pols, err := s.cfg.Policies.Select(ctx, inc)
+			if err != nil {
+				return err
+			}
+			if err := c.startTimers(pols, inc.OpenedAt); err != nil {
+				return err
+			}
+		}
+		if err := c.commit("open", ""); err != nil {
 			return err
 		}
-		if err := tx.Create(ctx, inc); err != nil {
-			return err
-		}
-		if err := c.saveTimers(); err != nil {
-			return err
-		}
-		if err := tx.AppendEvents(ctx, c.event("open", "")); err != nil {
-			return err
-		}
-		out = inc.Clone()
-		return nil
+		out, err = s.reread(ctx, tx, inc.ID)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -172,27 +210,147 @@ func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*In
 	return out, nil
 }
 
-// AssignInput names who works on an incident; at least one of the two
-// must be set.
-type AssignInput struct {
-	AssignmentGroup string `json:"assignment_group,omitempty"`
-	Assignee        string `json:"assignee,omitempty"`
-	Version         int64  `json:"version,omitempty"`
+// checkAttrs adds the problems of attrs against the declared attributes
+// to v. Required attributes are checked by the store, which sees the whole
+// record.
+func (s *Service) checkAttrs(v *itsm.ValidationError, attrs map[string]record.Value) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		one := map[string]record.Value{name: attrs[name]}
+		var fe *itsm.ValidationError
+		if err := s.schema.CheckAttrs(one); errors.As(err, &fe) {
+			for _, f := range fe.Fields {
+				if f.Field == "attrs."+name {
+					v.Fields = append(v.Fields, f)
+				}
+			}
+		}
+	}
 }
 
-// Assign sets the assignment group and assignee (fields left empty keep
-// their value) and fires the assign action: a new incident moves to In
-// Progress. The first assignment stops the response timers.
+// EditInput changes the descriptive fields of an incident. Nil fields are
+// left alone; a set field replaces the value (an empty slice clears a
+// list). In Attrs, a zero record.Value removes the attribute.
+type EditInput struct {
+	Title       *string                 `json:"title,omitempty"`
+	Description *string                 `json:"description,omitempty"`
+	Caller      *itsm.Actor             `json:"caller,omitempty"`
+	Watchers    *[]string               `json:"watchers,omitempty"`
+	Service     *string                 `json:"service,omitempty"`
+	ConfigItems *[]string               `json:"config_items,omitempty"`
+	Category    *string                 `json:"category,omitempty"`
+	Attrs       map[string]record.Value `json:"attrs,omitempty"`
+	Version     int64                   `json:"version,omitempty"`
+}
+
+// Edit changes title, description, caller, watchers, service,
+// configuration items, category and custom attributes, recording every
+// changed field in the audit event. When a field that policy selection may
+// read changes (caller, service, configuration items, category or an
+// attribute), the SLA policies are selected again: timers of newly
+// selected policies start now (the response timer only before the first
+// response, none once resolved) and active timers of policies no longer
+// selected are cancelled. Closed and canceled incidents cannot be edited.
+func (s *Service) Edit(ctx context.Context, actor itsm.Actor, id string, in EditInput) (*Incident, error) {
+	v := &itsm.ValidationError{Subject: Kind}
+	if in.Title != nil && strings.TrimSpace(*in.Title) == "" {
+		v.Add("title", "must not be empty")
+	}
+	if in.Caller != nil && in.Caller.ID == "" {
+		v.Add("caller.id", "must not be empty")
+	}
+	set := map[string]record.Value{}
+	for k, val := range in.Attrs {
+		if !val.IsZero() {
+			set[k] = val
+		} else if _, ok := s.schema.Attribute(k); !ok {
+			v.Add("attrs."+k, "is not an attribute of %s records", Kind)
+		}
+	}
+	s.checkAttrs(v, set)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return s.update(ctx, actor, id, in.Version, "edit", "", func(c *change) error {
+		if c.s.cfg.Lifecycle.IsTerminal(c.inc.State) {
+			return itsm.NewValidationError(Kind, "state", "a %s incident cannot be edited", c.inc.State)
+		}
+		inc := c.inc
+		if in.Title != nil {
+			inc.Title = strings.TrimSpace(*in.Title)
+		}
+		if in.Description != nil {
+			inc.Description = *in.Description
+		}
+		if in.Caller != nil {
+			inc.Caller = *in.Caller
+			inc.Caller.Roles = slices.Clone(in.Caller.Roles)
+		}
+		if in.Watchers != nil {
+			inc.Watchers = slices.Clone(*in.Watchers)
+		}
+		if in.Service != nil {
+			inc.Service = *in.Service
+		}
+		if in.ConfigItems != nil {
+			inc.ConfigItems = slices.Clone(*in.ConfigItems)
+		}
+		if in.Category != nil {
+			inc.Category = *in.Category
+		}
+		for k, val := range in.Attrs {
+			if val.IsZero() {
+				delete(inc.Attrs, k)
+				continue
+			}
+			if inc.Attrs == nil {
+				inc.Attrs = map[string]record.Value{}
+			}
+			inc.Attrs[k] = val
+		}
+		b := c.before
+		selecting := b.Caller.ID != inc.Caller.ID || b.Service != inc.Service || b.Category != inc.Category ||
+			!slices.Equal(b.ConfigItems, inc.ConfigItems) || !maps.Equal(b.Attrs, inc.Attrs)
+		if !selecting {
+			return nil
+		}
+		return c.reselect()
+	})
+}
+
+// AssignInput names who works on an incident. At least one of the three
+// fields must be set.
+type AssignInput struct {
+	// AssignmentGroup, when set, becomes the group. A new group clears the
+	// assignee unless Assignee names one.
+	AssignmentGroup string `json:"assignment_group,omitempty"`
+	// Assignee, when set, becomes the assignee.
+	Assignee string `json:"assignee,omitempty"`
+	// ClearAssignee takes the assignee off (the group keeps the incident);
+	// it cannot be combined with Assignee.
+	ClearAssignee bool  `json:"clear_assignee,omitempty"`
+	Version       int64 `json:"version,omitempty"`
+}
+
+// Assign sets the assignment group and assignee and fires the assign
+// action: a new incident moves to In Progress. The first assignment stops
+// the response timers.
 func (s *Service) Assign(ctx context.Context, actor itsm.Actor, id string, in AssignInput) (*Incident, error) {
-	if in.AssignmentGroup == "" && in.Assignee == "" {
-		return nil, itsm.NewValidationError(Kind, "assignee", "an assignee or an assignment group is required")
+	switch {
+	case in.AssignmentGroup == "" && in.Assignee == "" && !in.ClearAssignee:
+		return nil, itsm.NewValidationError(Kind, "assignee", "an assignee, an assignment group or clear_assignee is required")
+	case in.Assignee != "" && in.ClearAssignee:
+		return nil, itsm.NewValidationError(Kind, "clear_assignee", "cannot be combined with an assignee")
 	}
 	return s.update(ctx, actor, id, in.Version, ActAssign, "", func(c *change) error {
-		if in.AssignmentGroup != "" {
+		if in.AssignmentGroup != "" && in.AssignmentGroup != c.inc.AssignmentGroup {
 			c.inc.AssignmentGroup = in.AssignmentGroup
+			c.inc.Assignee = ""
 		}
 		if in.Assignee != "" {
 			c.inc.Assignee = in.Assignee
+		}
+		if in.ClearAssignee {
+			c.inc.Assignee = ""
 		}
 		if err := c.fire(ActAssign); err != nil {
 			return err
@@ -265,11 +423,13 @@ type ResolveInput struct {
 	Version int64          `json:"version,omitempty"`
 }
 
-// Resolve records the resolution and fires the resolve action. Response
-// and resolution timers stop. Open child incidents are resolved in the
-// same transaction with the parent's resolution (a child still in the
-// initial state is started first); if one of them cannot be resolved,
-// nothing is.
+// Resolve records the resolution and fires the resolve action; a major
+// incident needs PermMajorIncident. Response and resolution timers stop.
+// The incidents linked to it by a link type that cascades resolution (its
+// open children and its duplicates) are resolved in the same transaction
+// with its resolution (one still in the initial state is started first),
+// except major ones the actor may not resolve; if one of them cannot be
+// resolved, nothing is.
 func (s *Service) Resolve(ctx context.Context, actor itsm.Actor, id string, in ResolveInput) (*Incident, error) {
 	if in.Code != "" && len(s.cfg.ResolutionCodes) > 0 && !slices.Contains(s.cfg.ResolutionCodes, in.Code) {
 		return nil, itsm.NewValidationError(Kind, "resolution_code", "%q is not a resolution code", in.Code)
@@ -278,7 +438,7 @@ func (s *Service) Resolve(ctx context.Context, actor itsm.Actor, id string, in R
 		if err := c.resolve(in.Code, strings.TrimSpace(in.Notes)); err != nil {
 			return err
 		}
-		return c.resolveChildren()
+		return c.resolveCascade(map[string]bool{})
 	})
 }
 
@@ -322,7 +482,8 @@ func (s *Service) Reopen(ctx context.Context, actor itsm.Actor, id string, in Re
 	})
 }
 
-// Close fires the close action on a resolved incident.
+// Close fires the close action on a resolved incident; a major incident
+// needs PermMajorIncident.
 func (s *Service) Close(ctx context.Context, actor itsm.Actor, id string, version int64) (*Incident, error) {
 	return s.update(ctx, actor, id, version, ActClose, "", func(c *change) error { return c.close() })
 }
@@ -334,9 +495,13 @@ type CancelInput struct {
 }
 
 // Cancel fires the cancel action (for an incident logged in error or a
-// duplicate) and cancels every active SLA timer. A reason is required.
+// duplicate) and cancels every active SLA timer. A reason is required; a
+// major incident needs PermMajorIncident.
 func (s *Service) Cancel(ctx context.Context, actor itsm.Actor, id string, in CancelInput) (*Incident, error) {
 	return s.update(ctx, actor, id, in.Version, ActCancel, in.Reason, func(c *change) error {
+		if err := c.checkMajor(); err != nil {
+			return err
+		}
 		c.inc.CancelReason = strings.TrimSpace(in.Reason)
 		if err := c.fire(ActCancel); err != nil {
 			return err
@@ -352,7 +517,9 @@ func (s *Service) Cancel(ctx context.Context, actor itsm.Actor, id string, in Ca
 
 // AddComment adds a public comment to the journal. The first comment by
 // someone other than the caller is the first response and stops the
-// response timers. Closed and canceled incidents take no comments.
+// response timers. A comment by the caller on an incident on hold for one
+// of Config.CallerReplyResumes resumes it (and its paused timers). Closed
+// and canceled incidents take no comments.
 func (s *Service) AddComment(ctx context.Context, actor itsm.Actor, id, text string) (*Incident, error) {
 	return s.addEntry(ctx, actor, id, Comment, text)
 }
@@ -372,11 +539,24 @@ func (s *Service) addEntry(ctx context.Context, actor itsm.Actor, id string, kin
 		if c.s.cfg.Lifecycle.IsTerminal(c.inc.State) {
 			return itsm.NewValidationError(Kind, "state", "a %s incident takes no %s", c.inc.State, strings.ReplaceAll(string(kind), "_", " "))
 		}
-		c.inc.Journal = append(c.inc.Journal, Entry{Kind: kind, Author: actor.ID, At: c.now, Text: text})
-		if kind == Comment && actor.ID != c.inc.Caller.ID {
+		c.entries = append(c.entries, Entry{Kind: kind, Author: actor.ID, At: c.now, Text: text})
+		if kind != Comment {
+			return nil
+		}
+		if actor.ID != c.inc.Caller.ID {
 			return c.respond()
 		}
-		return nil
+		if c.inc.HoldReason == "" || !slices.Contains(c.s.cfg.CallerReplyResumes, c.inc.HoldReason) {
+			return nil
+		}
+		if _, ok := c.s.cfg.Lifecycle.Target(c.inc.State, ActResume); !ok {
+			return nil
+		}
+		if err := c.fire(ActResume); err != nil {
+			return err
+		}
+		c.inc.HoldReason = ""
+		return c.resumeTimers()
 	})
 }
 
@@ -464,21 +644,62 @@ func (s *Service) SetMajor(ctx context.Context, actor itsm.Actor, id string, maj
 	})
 }
 
-// LinkInput links an incident to a parent incident, a problem or a
-// change; empty fields are left alone.
+// LinkInput links an incident to other records; empty fields are left
+// alone, and a link already present is not repeated.
 type LinkInput struct {
-	ParentID  string `json:"parent_id,omitempty"`
+	// ParentID makes the incident a child of another incident, which must
+	// exist and must not be the incident itself or one of its
+	// descendants.
+	ParentID string `json:"parent_id,omitempty"`
+	// ProblemID links the problem record that causes the incident
+	// (record.CausedBy, to kind "problem").
 	ProblemID string `json:"problem_id,omitempty"`
-	ChangeID  string `json:"change_id,omitempty"`
-	Version   int64  `json:"version,omitempty"`
+	// ChangeID links the change record that fixes the incident
+	// (record.FixedBy, to kind "change").
+	ChangeID string `json:"change_id,omitempty"`
+	// DuplicateOf marks the incident as a duplicate of another incident
+	// (record.DuplicateOf): resolving the original resolves it.
+	DuplicateOf string `json:"duplicate_of,omitempty"`
+	// Related links any other records (record.RelatedTo).
+	Related []record.Ref `json:"related,omitempty"`
+	Version int64        `json:"version,omitempty"`
 }
 
-// Link sets the parent incident (which must exist and must not be the
-// incident itself or one of its descendants) and adds problem and change
-// links (a link already present is not repeated).
+func (in LinkInput) empty() bool {
+	return in.ParentID == "" && in.ProblemID == "" && in.ChangeID == "" && in.DuplicateOf == "" && len(in.Related) == 0
+}
+
+// links returns the stored links LinkInput names, from the incident id.
+func (in LinkInput) links(id string) []record.Link {
+	from := record.Ref{Kind: Kind, ID: id}
+	var out []record.Link
+	add := func(t record.LinkType, to record.Ref) {
+		out = append(out, record.Link{Type: t.Name, From: from, To: to})
+	}
+	if in.ProblemID != "" {
+		add(record.CausedBy, record.Ref{Kind: "problem", ID: in.ProblemID})
+	}
+	if in.ChangeID != "" {
+		add(record.FixedBy, record.Ref{Kind: "change", ID: in.ChangeID})
+	}
+	if in.DuplicateOf != "" {
+		add(record.DuplicateOf, record.Ref{Kind: Kind, ID: in.DuplicateOf})
+	}
+	for _, r := range in.Related {
+		add(record.RelatedTo, r)
+	}
+	return out
+}
+
+// Link sets the parent incident and adds links to problems, changes, an
+// original incident and related records. Every linked record must be
+// stored; a link that would close a cycle of its type (an incident
+// duplicating its own duplicate) is refused. Each link is audited on both
+// ends: a "link" change on the incident and a "link" event on the other
+// record.
 func (s *Service) Link(ctx context.Context, actor itsm.Actor, id string, in LinkInput) (*Incident, error) {
-	if in == (LinkInput{Version: in.Version}) {
-		return nil, itsm.NewValidationError(Kind, "link", "name a parent, a problem or a change")
+	if in.empty() {
+		return nil, itsm.NewValidationError(Kind, "link", "name a parent, a problem, a change, an original or related records")
 	}
 	return s.update(ctx, actor, id, in.Version, "link", "", func(c *change) error {
 		if in.ParentID != "" {
@@ -487,59 +708,161 @@ func (s *Service) Link(ctx context.Context, actor itsm.Actor, id string, in Link
 			}
 			c.inc.ParentID = in.ParentID
 		}
-		if in.ProblemID != "" && !slices.Contains(c.inc.ProblemIDs, in.ProblemID) {
-			c.inc.ProblemIDs = append(c.inc.ProblemIDs, in.ProblemID)
+		links := in.links(c.inc.ID)
+		if len(links) == 0 {
+			return nil
 		}
-		if in.ChangeID != "" && !slices.Contains(c.inc.ChangeIDs, in.ChangeID) {
-			c.inc.ChangeIDs = append(c.inc.ChangeIDs, in.ChangeID)
+		existing, err := c.tx.Links(c.ctx, c.inc.Ref())
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if err := c.link(l, existing); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 }
 
-// Get returns the incident with id, or an error matching itsm.ErrNotFound.
-func (s *Service) Get(ctx context.Context, id string) (*Incident, error) { return s.store.Get(ctx, id) }
-
-// GetByNumber returns the incident with number, such as "INC0001001".
-func (s *Service) GetByNumber(ctx context.Context, number string) (*Incident, error) {
-	return s.store.GetByNumber(ctx, number)
+// Unlink removes links LinkInput names (ParentID: when it is the current
+// parent, the incident stops being its child). A link that is not stored
+// is an *itsm.NotFoundError, and then nothing is removed. Each removal is
+// audited on both ends.
+func (s *Service) Unlink(ctx context.Context, actor itsm.Actor, id string, in LinkInput) (*Incident, error) {
+	if in.empty() {
+		return nil, itsm.NewValidationError(Kind, "link", "name a parent, a problem, a change, an original or related records")
+	}
+	return s.update(ctx, actor, id, in.Version, "unlink", "", func(c *change) error {
+		if in.ParentID != "" {
+			if c.inc.ParentID != in.ParentID {
+				return &itsm.NotFoundError{Kind: "parent", ID: in.ParentID}
+			}
+			c.inc.ParentID = ""
+		}
+		links := in.links(c.inc.ID)
+		if len(links) == 0 {
+			return nil
+		}
+		existing, err := c.tx.Links(c.ctx, c.inc.Ref())
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if err := c.unlink(l, existing); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
-// List returns one page of incidents matching q; Breached and AtRisk are
-// judged at the service clock's now unless q.Now is set.
+// Get returns the incident with id, with its journal, links and SLA
+// summary, or an error matching itsm.ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (*Incident, error) {
+	inc, err := s.getTx(ctx, s.store, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.fill(ctx, s.store, inc)
+}
+
+// GetByNumber returns the incident with number, such as "INC0001001", like
+// Get.
+func (s *Service) GetByNumber(ctx context.Context, number string) (*Incident, error) {
+	rec, err := s.store.GetByNumber(ctx, Kind, number)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := FromRecord(rec)
+	if err != nil {
+		return nil, err
+	}
+	return s.fill(ctx, s.store, inc)
+}
+
+// Query selects incidents for List: the record core's query (see
+// record.Query for every filter and its exact semantics). List sets its
+// Kind; States take the lifecycle's state names.
+type Query = record.Query
+
+// Page is one page of List results, in the query's order.
+type Page struct {
+	// Incidents carry their SLA summary but not their journal or links.
+	Incidents []*Incident
+	// Next is the cursor for the following page; empty on the last page.
+	Next string
+}
+
+// List returns one page of incidents matching q. It sets q.Kind to Kind;
+// the SLA filters are judged at the service clock's now unless q.Now is
+// set. An unknown state or attribute, or a malformed cursor, is an
+// *itsm.ValidationError.
 func (s *Service) List(ctx context.Context, q Query) (Page, error) {
+	return s.list(ctx, s.store, q)
+}
+
+func (s *Service) list(ctx context.Context, r record.Reader, q Query) (Page, error) {
+	q.Kind = Kind
 	if q.Now.IsZero() {
 		q.Now = s.now()
 	}
-	if q.After != "" {
-		if _, err := ParseCursor(q.After); err != nil {
+	page, err := r.List(ctx, q)
+	if err != nil {
+		return Page{}, err
+	}
+	out := Page{Next: page.Next, Incidents: make([]*Incident, len(page.Records))}
+	for i, rec := range page.Records {
+		if out.Incidents[i], err = FromRecord(rec); err != nil {
 			return Page{}, err
 		}
 	}
-	return s.store.List(ctx, q)
+	return out, nil
+}
+
+// Children returns the child incidents of the incident with id, oldest
+// first.
+func (s *Service) Children(ctx context.Context, id string) ([]*Incident, error) {
+	return s.children(ctx, s.store, id)
+}
+
+func (s *Service) children(ctx context.Context, r record.Reader, id string) ([]*Incident, error) {
+	q := Query{Parent: record.Ref{Kind: Kind, ID: id}, Limit: record.MaxPageSize}
+	var out []*Incident
+	for {
+		page, err := s.list(ctx, r, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Incidents...)
+		if page.Next == "" {
+			return out, nil
+		}
+		q.After = page.Next
+	}
 }
 
 // History returns the audit trail of the incident with id, oldest first.
 func (s *Service) History(ctx context.Context, id string) ([]itsm.Event, error) {
-	if _, err := s.store.Get(ctx, id); err != nil {
+	if _, err := s.getTx(ctx, s.store, id); err != nil {
 		return nil, err
 	}
-	return s.store.History(ctx, id)
+	return s.store.History(ctx, record.Ref{Kind: Kind, ID: id})
 }
 
 // TimerStatus is one SLA timer of an incident with its status.
 type TimerStatus struct {
-	Record TimerRecord
+	Record record.TimerRecord
 	Status sla.Status
 }
 
 // SLA returns the SLA timers of the incident with id and their status at
 // the service clock's now, in the order they were created.
 func (s *Service) SLA(ctx context.Context, id string) ([]TimerStatus, error) {
-	if _, err := s.store.Get(ctx, id); err != nil {
+	if _, err := s.getTx(ctx, s.store, id); err != nil {
 		return nil, err
 	}
-	recs, err := s.store.Timers(ctx, id)
+	recs, err := s.store.Timers(ctx, record.Ref{Kind: Kind, ID: id})
 	if err != nil {
 		return nil, err
 	}
@@ -557,23 +880,26 @@ func (s *Service) SLA(ctx context.Context, id string) ([]TimerStatus, error) {
 // CloseResolved closes every resolved incident that is not major and whose
 // resolution is at least Config.AutoCloseDays business days old on
 // Config.AutoCloseCalendar (its deadline is the close of that many open
-// days after the resolution date). It acts as itsm.System, one incident
-// per transaction, and returns how many it closed. Schedule it as a job;
-// it is safe to run concurrently with itself (a lost race is skipped).
+// days after the resolution date). It reads them oldest resolution first
+// (a List in record.ByResolved order of the resolved state category), acts
+// as itsm.System, one incident per transaction, and returns how many it
+// closed. Schedule it as a job; it is safe to run concurrently with itself
+// (a lost race is skipped).
 func (s *Service) CloseResolved(ctx context.Context) (int, error) {
 	if s.cfg.AutoCloseDays < 0 {
 		return 0, nil
 	}
-	const batch = 100
+	notMajor := false
 	closed := 0
+	now := s.now()
+	q := Query{StateCategories: []itsm.StateCategory{itsm.CategoryResolved}, Major: &notMajor,
+		Resolved: record.Range{To: now}, Order: record.ByResolved, Limit: 100}
 	for {
-		now := s.now()
-		incs, err := s.store.ResolvedBefore(ctx, now, batch)
+		page, err := s.List(ctx, q)
 		if err != nil {
 			return closed, err
 		}
-		progress := false
-		for _, inc := range incs {
+		for _, inc := range page.Incidents {
 			due := s.cfg.AutoCloseCalendar.AddDays(inc.ResolvedAt, s.cfg.AutoCloseDays)
 			if now.Before(due) {
 				// Deadlines grow with the resolution time, so no later
@@ -585,16 +911,16 @@ func (s *Service) CloseResolved(ctx context.Context) (int, error) {
 			switch {
 			case err == nil:
 				closed++
-				progress = true
 			case errors.Is(err, itsm.ErrConflict):
-				progress = true // changed meanwhile; the next batch sees its new state
+				// Changed meanwhile: it is no longer what this pass saw.
 			default:
 				return closed, err
 			}
 		}
-		if len(incs) < batch || !progress {
+		if page.Next == "" {
 			return closed, nil
 		}
+		q.After = page.Next
 	}
 }
 

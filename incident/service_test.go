@@ -11,6 +11,7 @@ import (
 	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/itsm/itsmtest"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 	"github.com/itsmkit/itsmkit/storage/memory"
 )
@@ -43,12 +44,12 @@ const goldPolicy = `{"id":"gold","name":"Gold","calendar":"us-9-5",
 
 type fixture struct {
 	svc   *incident.Service
-	store *memory.Store
+	store record.Store
 	clock *itsmtest.Clock
 	cal   *sla.Calendar
 }
 
-func newFixture(t testing.TB, mutate ...func(*incident.Config)) *fixture {
+func newFixture(t testing.TB, st storeFactory, mutate ...func(*incident.Config)) *fixture {
 	t.Helper()
 	var spec sla.CalendarSpec
 	require.NoError(t, jsonUnmarshal(usCalendar, &spec))
@@ -57,7 +58,7 @@ func newFixture(t testing.TB, mutate ...func(*incident.Config)) *fixture {
 	cals := sla.Calendars{"us-9-5": cal}
 	pol, err := sla.ParsePolicy([]byte(goldPolicy), cals)
 	require.NoError(t, err)
-	f := &fixture{store: memory.New(), clock: itsmtest.NewClock(friday), cal: cal}
+	f := &fixture{store: st(t), clock: itsmtest.NewClock(friday), cal: cal}
 	cfg := incident.Config{
 		Clock:             f.clock,
 		Policies:          incident.Policies{List: []*sla.Policy{pol}},
@@ -67,7 +68,7 @@ func newFixture(t testing.TB, mutate ...func(*incident.Config)) *fixture {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	f.svc, err = incident.NewService(f.store, cfg)
+	f.svc, err = incident.NewService(context.Background(), f.store, cfg)
 	require.NoError(t, err)
 	return f
 }
@@ -85,6 +86,21 @@ func (f *fixture) open(t *testing.T, in incident.OpenInput) *incident.Incident {
 	return inc
 }
 
+// other stores a record of another kind (declaring a small schema for
+// it), so that incidents can link to it, and returns its reference.
+func (f *fixture) other(t *testing.T, kind, id string) record.Ref {
+	t.Helper()
+	ctx := context.Background()
+	schema := record.MustNewSchema(record.SchemaDef{Kind: kind, Prefix: "X", States: []record.StateDef{
+		{Name: "open", Category: itsm.CategoryNew}, {Name: "closed", Category: itsm.CategoryClosed}}})
+	require.NoError(t, f.store.Declare(ctx, schema))
+	now := f.clock.Now()
+	rec := &record.Record{Header: record.Header{Kind: kind, ID: id, Number: id, Title: id, State: "open",
+		StateCategory: itsm.CategoryNew, OpenedAt: now, UpdatedAt: now}}
+	require.NoError(t, f.store.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.Create(ctx, rec) }))
+	return rec.Ref()
+}
+
 // timer returns the status of the incident's timer for metric.
 func (f *fixture) timer(t *testing.T, id string, metric sla.Metric) sla.Status {
 	t.Helper()
@@ -99,9 +115,8 @@ func (f *fixture) timer(t *testing.T, id string, metric sla.Metric) sla.Status {
 	return sla.Status{}
 }
 
-func TestOpen(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
+func testOpen(t *testing.T, st storeFactory) {
+	f := newFixture(t, st)
 	inc := f.open(t, incident.OpenInput{Caller: caller, Service: "mail"})
 	require.Equal(t, "INC0001001", inc.Number)
 	require.Equal(t, itsm.PriorityHigh, inc.Priority)
@@ -132,9 +147,8 @@ func TestOpen(t *testing.T) {
 	require.Contains(t, hist[0].Changes, itsm.Change{Field: "sla.gold.resolution", New: "running"})
 }
 
-func TestOpenBackdated(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
+func testOpenBackdated(t *testing.T, st storeFactory) {
+	f := newFixture(t, st)
 	inc := f.open(t, incident.OpenInput{OpenedAt: friday.Add(-time.Hour)})
 	require.True(t, inc.OpenedAt.Equal(friday.Add(-time.Hour)))
 	res := f.timer(t, inc.ID, sla.MetricResponse)
@@ -142,9 +156,8 @@ func TestOpenBackdated(t *testing.T) {
 	require.Equal(t, sla.StageBreached, res.Stage, "30 minutes target, an hour gone")
 }
 
-func TestOpenRefusals(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
+func testOpenRefusals(t *testing.T, st storeFactory) {
+	f := newFixture(t, st)
 	ctx := context.Background()
 	cases := []struct {
 		name   string
@@ -184,10 +197,9 @@ func TestOpenRefusals(t *testing.T) {
 }
 
 // Every transition of the default lifecycle, driven through the service.
-func TestLifecycleThroughService(t *testing.T) {
-	t.Parallel()
+func testLifecycleThroughService(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 
 	inc := f.open(t, incident.OpenInput{})
 	inc, err := f.svc.Assign(ctx, agent, inc.ID, incident.AssignInput{AssignmentGroup: "messaging", Assignee: "bob", Version: inc.Version})
@@ -266,10 +278,9 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func TestRefusals(t *testing.T) {
-	t.Parallel()
+func testRefusals(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 	fresh := f.open(t, incident.OpenInput{})
 	working := f.open(t, incident.OpenInput{})
 	working = must(f.svc.StartWork(ctx, agent, working.ID, 0))
@@ -282,7 +293,7 @@ func TestRefusals(t *testing.T) {
 		require.Equal(t, incident.Kind, te.Kind)
 		check(te)
 	}
-	_, err := f.svc.Resolve(ctx, agent, fresh.ID, incident.ResolveInput{Code: "solved", Notes: "n"})
+	_, err := f.svc.Close(ctx, agent, fresh.ID, 0)
 	transition(t, err, func(te *itsm.TransitionError) {
 		require.True(t, te.WrongState)
 		require.Equal(t, fresh.Number, te.ID)
@@ -324,8 +335,7 @@ func TestRefusals(t *testing.T) {
 	require.Len(t, must(f.svc.History(ctx, working.ID)), 2, "refusals write no audit events")
 }
 
-func TestRoleRestrictedLifecycle(t *testing.T) {
-	t.Parallel()
+func testRoleRestrictedLifecycle(t *testing.T, st storeFactory) {
 	def := incident.DefaultDefinition()
 	for i := range def.Transitions {
 		if def.Transitions[i].Action == incident.ActClose {
@@ -334,7 +344,7 @@ func TestRoleRestrictedLifecycle(t *testing.T) {
 	}
 	lc, err := itsm.NewLifecycle(def)
 	require.NoError(t, err)
-	f := newFixture(t, func(c *incident.Config) { c.Lifecycle = lc })
+	f := newFixture(t, st, func(c *incident.Config) { c.Lifecycle = lc })
 	ctx := context.Background()
 	inc := f.open(t, incident.OpenInput{})
 	must(f.svc.StartWork(ctx, agent, inc.ID, 0))
@@ -351,9 +361,10 @@ func TestRoleRestrictedLifecycle(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
-	_, err := incident.NewService(nil, incident.Config{})
+	ctx := context.Background()
+	_, err := incident.NewService(ctx, nil, incident.Config{})
 	require.ErrorIs(t, err, itsm.ErrValidation)
-	_, err = incident.NewService(memory.New(), incident.Config{
+	_, err = incident.NewService(ctx, memory.New(), incident.Config{
 		HoldReasons:        []incident.HoldReason{incident.AwaitingVendor},
 		PausingHoldReasons: []incident.HoldReason{incident.AwaitingCaller},
 	})
@@ -363,18 +374,18 @@ func TestConfigValidation(t *testing.T) {
 
 	other, err := itsm.NewLifecycle(itsm.Definition[incident.State, incident.Action, *incident.Incident]{
 		Kind: "problem", Initial: "a", States: []incident.State{"a", "b"}, Terminal: []incident.State{"b"},
+		Categories:  map[incident.State]itsm.StateCategory{"a": itsm.CategoryNew, "b": itsm.CategoryClosed},
 		Transitions: []incident.Transition{{Action: incident.ActClose, From: []incident.State{"a"}, To: "b"}},
 	})
 	require.NoError(t, err)
-	_, err = incident.NewService(memory.New(), incident.Config{Lifecycle: other})
+	_, err = incident.NewService(ctx, memory.New(), incident.Config{Lifecycle: other})
 	require.ErrorAs(t, err, &ve)
 	require.True(t, ve.Has("lifecycle"))
 }
 
-func TestJournal(t *testing.T) {
-	t.Parallel()
+func testJournal(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 	inc := f.open(t, incident.OpenInput{Caller: caller})
 
 	// The caller's own comment is not a response.
@@ -393,7 +404,9 @@ func TestJournal(t *testing.T) {
 	require.Equal(t, sla.StageMet, resp.Stage)
 	require.Equal(t, 20*time.Minute, resp.Elapsed)
 	require.Len(t, inc.Journal, 3)
-	require.Equal(t, incident.Entry{Kind: incident.WorkNote, Author: "alice", At: friday.Add(10 * time.Minute), Text: "checking the relay"}, inc.Journal[1])
+	note := inc.Journal[1]
+	require.Equal(t, incident.Entry{Kind: incident.WorkNote, Author: "alice", At: note.At, Text: "checking the relay"}, note)
+	require.True(t, note.At.Equal(friday.Add(10*time.Minute)), "at %v", note.At)
 
 	_, err := f.svc.AddComment(ctx, agent, inc.ID, " ")
 	require.ErrorIs(t, err, itsm.ErrValidation)
@@ -407,10 +420,9 @@ func TestJournal(t *testing.T) {
 	require.Contains(t, hist[3].Changes, itsm.Change{Field: "sla.gold.response", Old: "running", New: "met"})
 }
 
-func TestSLAOnHoldAndResolve(t *testing.T) {
-	t.Parallel()
+func testSLAOnHoldAndResolve(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 	inc := f.open(t, incident.OpenInput{})
 
 	f.clock.Advance(10 * time.Minute) // 15:10 Friday
@@ -456,10 +468,9 @@ func TestSLAOnHoldAndResolve(t *testing.T) {
 	require.Equal(t, sla.StageMet, f.timer(t, inc.ID, sla.MetricResponse).Stage, "the response timer is not reset")
 }
 
-func TestPriorityChangeRetargets(t *testing.T) {
-	t.Parallel()
+func testPriorityChangeRetargets(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 	inc := f.open(t, incident.OpenInput{Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyMedium}) // P3: resolution P2D
 	require.Equal(t, itsm.PriorityModerate, inc.Priority)
 	f.clock.Advance(time.Hour)
@@ -497,10 +508,9 @@ func TestPriorityChangeRetargets(t *testing.T) {
 	require.Contains(t, last.Changes, itsm.Change{Field: "priority_overridden", Old: "false", New: "true"})
 }
 
-func TestMajorIncidents(t *testing.T) {
-	t.Parallel()
+func testMajorIncidents(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 	inc := f.open(t, incident.OpenInput{})
 	_, err := f.svc.SetMajor(ctx, agent, inc.ID, true, "whole site down", 0)
 	require.ErrorIs(t, err, itsm.ErrForbidden)
@@ -510,10 +520,9 @@ func TestMajorIncidents(t *testing.T) {
 	require.True(t, inc.Major)
 }
 
-func TestParentsAndChildren(t *testing.T) {
-	t.Parallel()
+func testParentsAndChildren(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 	parent := f.open(t, incident.OpenInput{Title: "Mail outage"})
 	newChild := f.open(t, incident.OpenInput{Title: "Cannot send mail", ParentID: parent.ID})
 	workingChild := f.open(t, incident.OpenInput{Title: "Outlook errors", ParentID: parent.ID})
@@ -532,11 +541,12 @@ func TestParentsAndChildren(t *testing.T) {
 	_, err = f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ParentID: "missing"})
 	require.ErrorIs(t, err, itsm.ErrNotFound)
 
+	problem, change := f.other(t, "problem", "PRB1"), f.other(t, "change", "CHG7")
 	linked := must(f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ProblemID: "PRB1", ChangeID: "CHG7"}))
-	require.Equal(t, []string{"PRB1"}, linked.ProblemIDs)
+	require.Equal(t, []record.Ref{problem}, linked.Linked(record.CausedBy.Name))
 	linked = must(f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ProblemID: "PRB1"}))
-	require.Equal(t, []string{"PRB1"}, linked.ProblemIDs)
-	require.Equal(t, []string{"CHG7"}, linked.ChangeIDs)
+	require.Equal(t, []record.Ref{problem}, linked.Linked(record.CausedBy.Name), "a link already present is not repeated")
+	require.Equal(t, []record.Ref{change}, linked.Linked(record.FixedBy.Name))
 
 	must(f.svc.StartWork(ctx, agent, parent.ID, 0))
 	f.clock.Advance(time.Hour)
@@ -556,10 +566,9 @@ func TestParentsAndChildren(t *testing.T) {
 	require.Equal(t, incident.Canceled, must(f.svc.Get(ctx, canceledChild.ID)).State, "closed children stay as they are")
 }
 
-func TestReopenWindow(t *testing.T) {
-	t.Parallel()
+func testReopenWindow(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t, func(c *incident.Config) { c.ReopenWindow = 48 * time.Hour })
+	f := newFixture(t, st, func(c *incident.Config) { c.ReopenWindow = 48 * time.Hour })
 	inc := f.open(t, incident.OpenInput{})
 	must(f.svc.StartWork(ctx, agent, inc.ID, 0))
 	must(f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
@@ -571,10 +580,9 @@ func TestReopenWindow(t *testing.T) {
 	require.Equal(t, "reopen-window", te.Unmet[0].Guard)
 }
 
-func TestCloseResolved(t *testing.T) {
-	t.Parallel()
+func testCloseResolved(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t) // 3 business days on the US calendar
+	f := newFixture(t, st) // 3 business days on the US calendar
 	resolve := func(major bool) *incident.Incident {
 		actor := agent
 		if major {
@@ -583,7 +591,7 @@ func TestCloseResolved(t *testing.T) {
 		inc, err := f.svc.Open(ctx, actor, incident.OpenInput{Title: "x", Impact: 2, Urgency: 2, Major: major})
 		require.NoError(t, err)
 		must(f.svc.StartWork(ctx, agent, inc.ID, 0))
-		return must(f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
+		return must(f.svc.Resolve(ctx, actor, inc.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
 	}
 	a := resolve(false)
 	major := resolve(true)
@@ -614,16 +622,15 @@ func TestCloseResolved(t *testing.T) {
 	require.Equal(t, incident.Closed, must(f.svc.Get(ctx, b.ID)).State)
 	require.Equal(t, incident.Resolved, must(f.svc.Get(ctx, major.ID)).State, "major incidents are never closed automatically")
 
-	off := newFixture(t, func(c *incident.Config) { c.AutoCloseDays = -1 })
+	off := newFixture(t, st, func(c *incident.Config) { c.AutoCloseDays = -1 })
 	n, err = off.svc.CloseResolved(ctx)
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
 
-func TestListFilters(t *testing.T) {
-	t.Parallel()
+func testListFilters(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 	p1 := f.open(t, incident.OpenInput{Title: "Payroll down", Impact: 1, Urgency: 1, Service: "payroll", OpenedAt: friday.Add(-time.Second)})
 	p4 := f.open(t, incident.OpenInput{Title: "Printer jam", Impact: 3, Urgency: 2})
 	must(f.svc.Assign(ctx, agent, p4.ID, incident.AssignInput{Assignee: "bob", AssignmentGroup: "desk"}))
@@ -638,7 +645,7 @@ func TestListFilters(t *testing.T) {
 		return out
 	}
 	require.Equal(t, []string{p1.Number, p4.Number}, ids(incident.Query{}))
-	require.Equal(t, []string{p1.Number}, ids(incident.Query{States: []incident.State{incident.New}}))
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{States: []string{string(incident.New)}}))
 	require.Equal(t, []string{p4.Number}, ids(incident.Query{Priorities: []itsm.Priority{itsm.PriorityLow}}))
 	require.Equal(t, []string{p4.Number}, ids(incident.Query{Assignee: "bob", AssignmentGroup: "desk"}))
 	require.Equal(t, []string{p1.Number}, ids(incident.Query{Service: "payroll"}))
@@ -647,16 +654,16 @@ func TestListFilters(t *testing.T) {
 	// P1 resolution: 4 business hours from 14:59:59 Friday: 2h00m01s on
 	// Friday, so 75 % (3 h) is reached at 09:59:59 Monday and the target
 	// at 10:59:59.
-	require.Empty(t, ids(incident.Query{Breached: true}))
-	require.Empty(t, ids(incident.Query{AtRisk: true}))
+	require.Empty(t, ids(incident.Query{SLA: record.SLAFilter{Breached: true}}))
+	require.Empty(t, ids(incident.Query{SLA: record.SLAFilter{AtRisk: true}}))
 	f.clock.Advance(15 * time.Minute)
-	require.Equal(t, []string{p1.Number}, ids(incident.Query{Breached: true}), "the 15-minute response target has passed")
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{SLA: record.SLAFilter{Breached: true}}), "the 15-minute response target has passed")
 	monday := func(h, m, s int) time.Time { return time.Date(2026, 11, 23, h, m, s, 0, ny) }
-	require.Empty(t, ids(incident.Query{AtRisk: true, Now: monday(9, 59, 58)}))
-	require.Equal(t, []string{p1.Number}, ids(incident.Query{AtRisk: true, Now: monday(9, 59, 59)}))
-	require.Equal(t, []string{p1.Number}, ids(incident.Query{AtRisk: true, Now: monday(10, 59, 59)}))
-	require.Empty(t, ids(incident.Query{AtRisk: true, Now: monday(11, 0, 0)}), "breached is no longer at risk")
-	require.Equal(t, []string{p1.Number}, ids(incident.Query{Breached: true, Now: monday(11, 0, 0)}))
+	require.Empty(t, ids(incident.Query{SLA: record.SLAFilter{AtRisk: true}, Now: monday(9, 59, 58)}))
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{SLA: record.SLAFilter{AtRisk: true}, Now: monday(9, 59, 59)}))
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{SLA: record.SLAFilter{AtRisk: true}, Now: monday(10, 59, 59)}))
+	require.Empty(t, ids(incident.Query{SLA: record.SLAFilter{AtRisk: true}, Now: monday(11, 0, 0)}), "breached is no longer at risk")
+	require.Equal(t, []string{p1.Number}, ids(incident.Query{SLA: record.SLAFilter{Breached: true}, Now: monday(11, 0, 0)}))
 
 	_, err := f.svc.List(ctx, incident.Query{After: "!!"})
 	require.ErrorIs(t, err, itsm.ErrValidation)
@@ -664,25 +671,24 @@ func TestListFilters(t *testing.T) {
 
 // failingStore makes AppendEvents fail, to prove an operation is atomic.
 type failingStore struct {
-	incident.Store
+	record.Store
 }
 
-type failingTx struct{ incident.Tx }
+type failingTx struct{ record.Tx }
 
-func (s failingStore) InTx(ctx context.Context, fn func(context.Context, incident.Tx) error) error {
-	return s.Store.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return fn(ctx, failingTx{tx}) })
+func (s failingStore) InTx(ctx context.Context, fn func(context.Context, record.Tx) error) error {
+	return s.Store.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return fn(ctx, failingTx{tx}) })
 }
 
 var errDisk = errors.New("disk full")
 
 func (failingTx) AppendEvents(context.Context, ...itsm.Event) error { return errDisk }
 
-func TestOperationsAreAtomic(t *testing.T) {
-	t.Parallel()
+func testOperationsAreAtomic(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 	inc := f.open(t, incident.OpenInput{})
-	broken, err := incident.NewService(failingStore{f.store}, incident.Config{
+	broken, err := incident.NewService(ctx, failingStore{f.store}, incident.Config{
 		Clock: f.clock, Calendars: sla.Calendars{"us-9-5": f.cal},
 		Policies: incident.Policies{List: nil},
 	})
@@ -697,10 +703,9 @@ func TestOperationsAreAtomic(t *testing.T) {
 	require.Len(t, page.Incidents, 1)
 }
 
-func TestLookupsAndJoinedStore(t *testing.T) {
-	t.Parallel()
+func testLookupsAndJoinedStore(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, st)
 	inc := f.open(t, incident.OpenInput{})
 	got, err := f.svc.GetByNumber(ctx, inc.Number)
 	require.NoError(t, err)
@@ -712,7 +717,8 @@ func TestLookupsAndJoinedStore(t *testing.T) {
 	_, err = f.svc.SLA(ctx, "missing")
 	require.ErrorIs(t, err, itsm.ErrNotFound)
 
-	other := memory.New()
+	other := st(t)
+	require.NoError(t, other.Declare(ctx, f.svc.Schema()))
 	moved := f.svc.WithStore(other)
 	_, err = moved.Get(ctx, inc.ID)
 	require.ErrorIs(t, err, itsm.ErrNotFound, "the copy works on its own store")
@@ -736,11 +742,10 @@ func (s selectorFunc) Policy(context.Context, string) (*sla.Policy, error) {
 	return nil, &itsm.NotFoundError{Kind: "sla policy", ID: "any"}
 }
 
-func TestPolicySelection(t *testing.T) {
-	t.Parallel()
+func testPolicySelection(t *testing.T, st storeFactory) {
 	ctx := context.Background()
 	boom := errors.New("catalogue offline")
-	f := newFixture(t, func(c *incident.Config) {
+	f := newFixture(t, st, func(c *incident.Config) {
 		c.Policies = selectorFunc{sel: func(inc *incident.Incident) ([]*sla.Policy, error) {
 			if inc.Service == "down" {
 				return nil, boom
@@ -771,8 +776,7 @@ func TestPolicySelection(t *testing.T) {
 
 // A child the lifecycle refuses to resolve blocks its parent's resolution,
 // and nothing of either is stored.
-func TestChildRefusalBlocksParent(t *testing.T) {
-	t.Parallel()
+func testChildRefusalBlocksParent(t *testing.T, st storeFactory) {
 	ctx := context.Background()
 	def := incident.DefaultDefinition()
 	def.Transitions = append(def.Transitions[:0:0], def.Transitions...)
@@ -788,7 +792,7 @@ func TestChildRefusalBlocksParent(t *testing.T) {
 	}
 	lc, err := itsm.NewLifecycle(def)
 	require.NoError(t, err)
-	f := newFixture(t, func(c *incident.Config) { c.Lifecycle = lc })
+	f := newFixture(t, st, func(c *incident.Config) { c.Lifecycle = lc })
 	parent := f.open(t, incident.OpenInput{})
 	parent = must(f.svc.StartWork(ctx, agent, parent.ID, 0))
 	child := f.open(t, incident.OpenInput{ParentID: parent.ID, Category: "vip"})
@@ -802,10 +806,9 @@ func TestChildRefusalBlocksParent(t *testing.T) {
 	require.Equal(t, child, must(f.svc.Get(ctx, child.ID)))
 }
 
-func TestRestrictedCodesAndReasons(t *testing.T) {
-	t.Parallel()
+func testRestrictedCodesAndReasons(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t, func(c *incident.Config) {
+	f := newFixture(t, st, func(c *incident.Config) {
 		c.ResolutionCodes = []incident.ResolutionCode{"solved", "workaround"}
 		c.HoldReasons = []incident.HoldReason{incident.AwaitingVendor, "awaiting_parts"}
 		c.PausingHoldReasons = []incident.HoldReason{"awaiting_parts"}
@@ -821,4 +824,27 @@ func TestRestrictedCodesAndReasons(t *testing.T) {
 	inc = must(f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Code: "workaround", Notes: "n"}))
 	require.Equal(t, incident.Resolved, inc.State)
 	require.Equal(t, sla.StageMet, f.timer(t, inc.ID, sla.MetricResolution).Stage, "a paused timer stops as met")
+}
+
+// serviceTests are run on every store by TestService.
+var serviceTests = map[string]func(*testing.T, storeFactory){
+	"Open":                      testOpen,
+	"OpenBackdated":             testOpenBackdated,
+	"OpenRefusals":              testOpenRefusals,
+	"LifecycleThroughService":   testLifecycleThroughService,
+	"Refusals":                  testRefusals,
+	"RoleRestrictedLifecycle":   testRoleRestrictedLifecycle,
+	"Journal":                   testJournal,
+	"SLAOnHoldAndResolve":       testSLAOnHoldAndResolve,
+	"PriorityChangeRetargets":   testPriorityChangeRetargets,
+	"MajorIncidents":            testMajorIncidents,
+	"ParentsAndChildren":        testParentsAndChildren,
+	"ReopenWindow":              testReopenWindow,
+	"CloseResolved":             testCloseResolved,
+	"ListFilters":               testListFilters,
+	"OperationsAreAtomic":       testOperationsAreAtomic,
+	"LookupsAndJoinedStore":     testLookupsAndJoinedStore,
+	"PolicySelection":           testPolicySelection,
+	"ChildRefusalBlocksParent":  testChildRefusalBlocksParent,
+	"RestrictedCodesAndReasons": testRestrictedCodesAndReasons,
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/itsm/itsmtest"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 	"github.com/itsmkit/itsmkit/storage/postgres"
 	"github.com/itsmkit/itsmkit/storage/sqlite"
@@ -79,7 +80,7 @@ func main() {
 // openStore opens the SQLite database at path (a fresh temporary file when
 // empty) or, when pgURL is set, the PostgreSQL database in a fresh
 // pgSchema. It returns the store, where its data lives and how to close it.
-func openStore(ctx context.Context, path, pgURL string) (incident.Store, string, func(), error) {
+func openStore(ctx context.Context, path, pgURL string) (record.Store, string, func(), error) {
 	if pgURL != "" {
 		conn, err := pgx.Connect(ctx, pgURL)
 		if err != nil {
@@ -116,7 +117,7 @@ func openStore(ctx context.Context, path, pgURL string) (incident.Store, string,
 
 // run works one incident through its lifecycle on store, writing what
 // happens to w.
-func run(ctx context.Context, w io.Writer, store incident.Store) error {
+func run(ctx context.Context, w io.Writer, store record.Store) error {
 	var spec sla.CalendarSpec
 	if err := json.Unmarshal([]byte(calendarJSON), &spec); err != nil {
 		return err
@@ -133,7 +134,7 @@ func run(ctx context.Context, w io.Writer, store incident.Store) error {
 
 	ny := cal.Location()
 	clock := itsmtest.NewClock(time.Date(2026, 11, 20, 15, 30, 0, 0, ny)) // Friday 15:30
-	svc, err := incident.NewService(store, incident.Config{
+	svc, err := incident.NewService(ctx, store, incident.Config{
 		Clock:             clock,
 		Policies:          incident.Policies{List: []*sla.Policy{policy}},
 		Calendars:         calendars,
@@ -188,7 +189,7 @@ func run(ctx context.Context, w io.Writer, store incident.Store) error {
 			return svc.Hold(ctx, desk, inc.ID, incident.HoldInput{Reason: incident.AwaitingCaller, Note: "asked for the failing file", Version: inc.Version})
 		}},
 		{monday(10, 0), "caller replied; work resumes", func() (*incident.Incident, error) {
-			return svc.Resume(ctx, desk, inc.ID, inc.Version)
+			return svc.AddComment(ctx, caller, inc.ID, "the failing file is attached")
 		}},
 		{monday(11, 30), "resolved", func() (*incident.Incident, error) {
 			return svc.Resolve(ctx, desk, inc.ID, incident.ResolveInput{Code: "solved", Notes: "fixed the export mapping", Version: inc.Version})

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage/memory"
 )
 
@@ -24,7 +25,7 @@ var expected = []string{
 	" 6 Fri 17:00 system  close     resolved    → closed",
 }
 
-func runOn(t *testing.T, store incident.Store) string {
+func runOn(t *testing.T, store record.Store) string {
 	t.Helper()
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, store))
