@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage"
 	"github.com/itsmkit/itsmkit/storage/postgres"
 )
@@ -19,7 +19,7 @@ import (
 func auditFixture(t *testing.T, s *postgres.Store) {
 	t.Helper()
 	ev := func(id, action string, n int) itsm.Event {
-		return itsm.Event{Kind: incident.Kind, RecordID: id, Actor: agent,
+		return itsm.Event{Kind: ticketKind, RecordID: id, Actor: agent,
 			At:     t0.Add(time.Duration(n)*time.Minute + 123456789), // nanoseconds the store drops
 			Action: action, From: "new", To: "in_progress", Reason: "step",
 			Changes: []itsm.Change{{Field: "title", Old: "a", New: "b"}}}
@@ -30,7 +30,7 @@ func auditFixture(t *testing.T, s *postgres.Store) {
 		{ev("r2", "comment", 4), ev("r1", "resolve", 5)},
 	}
 	for _, b := range batches {
-		require.NoError(t, s.InTx(t.Context(), func(ctx context.Context, tx incident.Tx) error { return tx.AppendEvents(ctx, b...) }))
+		require.NoError(t, s.InTx(t.Context(), func(ctx context.Context, tx record.Tx) error { return tx.AppendEvents(ctx, b...) }))
 	}
 	require.NoError(t, s.VerifyAuditTrail(t.Context()))
 }
@@ -99,37 +99,43 @@ func TestVerifyAuditTrailDetectsTampering(t *testing.T) {
 			require.ErrorIs(t, err, itsm.ErrConflict)
 			var te *storage.TamperError
 			require.ErrorAs(t, err, &te)
-			require.Equal(t, incident.Kind, te.Kind)
+			require.Equal(t, ticketKind, te.Kind)
 			require.Equal(t, tc.record, te.RecordID, te.Error())
 			require.Equal(t, tc.seq, te.Sequence, te.Error())
 		})
 	}
 }
 
-func TestVerifyAuditTrailThroughTheService(t *testing.T) {
+// TestVerifyAuditTrailOfRecords checks the trail of records opened and
+// updated through the store: sequences from 1 per record, and the stored
+// hashes are storage.EventHash over the events as read back.
+func TestVerifyAuditTrailOfRecords(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	svc, clock := newService(t, s)
 	ctx := t.Context()
-	var ids []string
-	for range 3 {
-		inc, err := svc.Open(ctx, agent, openInput)
-		require.NoError(t, err)
-		ids = append(ids, inc.ID)
+	recs := []*record.Record{testRecord(1), testRecord(2), testRecord(3)}
+	for _, rec := range recs {
+		require.NoError(t, openIn(t, s, rec))
 	}
-	clock.Advance(time.Minute)
-	for _, id := range ids[:2] {
-		_, err := svc.Assign(ctx, agent, id, incident.AssignInput{Assignee: "bob"})
-		require.NoError(t, err)
+	for _, rec := range recs[:2] {
+		rec.Assignee = "bob"
+		require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+			if err := tx.Update(ctx, rec); err != nil {
+				return err
+			}
+			ev := openEvent(rec.Ref())
+			ev.Action = "assign"
+			ev.Changes = []itsm.Change{{Field: "assignee", New: "bob"}}
+			return tx.AppendEvents(ctx, ev)
+		}))
 	}
 	require.NoError(t, s.VerifyAuditTrail(ctx))
-	hist, err := s.History(ctx, ids[0])
+	hist, err := s.History(ctx, recs[0].Ref())
 	require.NoError(t, err)
 	require.Len(t, hist, 2)
 	require.Equal(t, []int64{1, 2}, []int64{hist[0].Sequence, hist[1].Sequence})
 
-	// The stored hashes are storage.EventHash over the events as read back.
-	rows, err := s.Pool().Query(ctx, "SELECT prev_hash, hash FROM "+s.Schema()+".audit_events WHERE record_id = $1 ORDER BY sequence", ids[0])
+	rows, err := s.Pool().Query(ctx, "SELECT prev_hash, hash FROM "+s.Schema()+".audit_events WHERE record_id = $1 ORDER BY sequence", recs[0].ID)
 	require.NoError(t, err)
 	var prev []byte
 	for i := 0; rows.Next(); i++ {
@@ -141,4 +147,23 @@ func TestVerifyAuditTrailThroughTheService(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.False(t, errors.Is(s.VerifyAuditTrail(ctx), itsm.ErrConflict))
+}
+
+// TestAuditEventsAreAppendOnly checks the triggers that refuse changing
+// and removing audit events.
+func TestAuditEventsAreAppendOnly(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	require.NoError(t, openIn(t, s, testRecord(1)))
+	conn := connect(t)
+	for _, stmt := range []string{
+		"UPDATE " + s.Schema() + ".audit_events SET reason = 'covered up'",
+		"DELETE FROM " + s.Schema() + ".audit_events",
+		"TRUNCATE " + s.Schema() + ".audit_events",
+	} {
+		_, err := conn.Exec(ctx, stmt)
+		require.ErrorContains(t, err, "append-only", stmt)
+	}
+	require.NoError(t, s.VerifyAuditTrail(ctx))
 }

@@ -1,41 +1,82 @@
 // Package postgres is the PostgreSQL storage adapter of itsmkit, on
-// github.com/jackc/pgx/v5 (pgxpool). Store implements incident.Store (so a
-// Service can run on it), storage.TimerProcessor (so a storage.Worker can
-// wake SLA timers from several application instances at once) and passes
-// the storagetest conformance suite like the other adapters.
+// github.com/jackc/pgx/v5 (pgxpool). Store implements record.Store for
+// work records of every kind (so that the services of every practice run
+// on it) and storage.TimerProcessor (so that a storage.Worker can wake SLA
+// timers from several application instances at once), and it passes the
+// storagetest conformance suite like the other adapters. A kind costs it
+// no code: it stores what the kind's record.Schema declares.
 //
 // # Setting up
 //
-// Open connects with a pgxpool; Migrate creates or upgrades the tables:
+// Open connects with a pgxpool; Migrate creates or upgrades the tables;
+// Declare makes the kinds known:
 //
 //	store, err := postgres.Open(ctx, "postgres://app@db/itsm", postgres.WithSchema("itsm"))
 //	...
 //	defer store.Close()
 //	if err := store.Migrate(ctx); err != nil { ... }
-//	svc, err := incident.NewService(store, incident.Config{...})
+//	if err := store.Declare(ctx, incidentSchema, problemSchema); err != nil { ... }
 //
 // # Schema
 //
 // All objects live in one schema (WithSchema, default "public"); every
 // statement names its tables with that schema, so the connection's
-// search_path does not matter. The schema is relational: incidents has a
-// column for every scalar field of incident.Incident with an index per List
-// filter ending in (opened_at, id), the List order; the journal
-// (incident_journal) and the problem and change links (incident_problems,
-// incident_changes) have one row per entry in order; sla_timers keeps each
-// timer's history as jsonb beside its derived stage and instants, keyed by
-// (incident_id, id) with incident_id referencing incidents, so that two
-// incidents may each have a timer with the same ID and every timer's
-// incident is stored (indexed for the breached and at-risk filters and, by
-// (next_wake_at, id, incident_id), for TimersDue and the wake-up worker);
-// sla_crossings records each threshold crossing once per (incident_id,
-// timer_id, cycle, basis_points); number_sequences holds the number
-// sequences; audit_events and audit_heads hold the audit trail. Zero times
-// are NULL; times are timestamptz, kept to the microsecond and read back in
-// UTC. IDs use the "C" collation so that the database orders them as Go
-// compares strings. When the pg_trgm extension is installed or can be
-// installed, a trigram index serves List's Text filter; otherwise Text
-// searches scan.
+// search_path does not matter. Kinds, IDs and numbers use the "C"
+// collation, so that the database orders them as Go compares strings.
+// Instants are timestamptz, kept in UTC to the microsecond and read back
+// in UTC; zero times are NULL, absent strings empty.
+//
+//   - records: one row per work record of any kind, keyed by (kind, id)
+//     and unique by (kind, number). doc (jsonb) holds the record's
+//     canonical document (record.Record.Document); the header columns
+//     (kind, id, number, title, description, state, state_category,
+//     impact, urgency, priority, requester_id, assignment_group,
+//     assignee, service, category, parent_kind, parent_id, major,
+//     opened_at, updated_at, resolved_at, closed_at, version) are derived
+//     from it on every write and serve filtering only. sla_wake_at,
+//     sla_breach_at and sla_at_risk_at sum up the record's SLA timers
+//     (the earliest wake-up, the earliest breach, the earliest at-risk
+//     instant of a running or paused timer); PutTimers and the worker keep
+//     them with sqlrec.RefreshSummary, and Create writes them with the
+//     record when its timers are saved in the same transaction.
+//   - Indexes on records, each led by kind and ending in the List order
+//     (opened_at, id; resolved_at or closed_at, id for those orders), so
+//     that a filtered page is read in order and stops at the page size:
+//     records_opened_idx; records_state_idx, records_state_category_idx,
+//     records_priority_idx; partial ones without the empty value for
+//     assignee, assignment_group, service, category and requester_id;
+//     parent (kind, parent_kind, parent_id, ...) without records that
+//     have no parent; major
+//     WHERE major; resolved and closed WHERE the instant is set; for the
+//     SLA filters (kind, opened_at, id) WHERE sla_breach_at, and WHERE
+//     sla_at_risk_at, IS NOT NULL; and (sla_wake_at) WHERE sla_wake_at IS
+//     NOT NULL, from which TimersDue and the worker read the records with
+//     due timers. When the pg_trgm extension is installed or can be
+//     installed, a trigram index serves the Text filter; otherwise Text
+//     searches scan. Declare adds a partial expression index per
+//     filterable attribute of a kind (sqlrec.AttrIndexes: the attribute's
+//     expression, then opened_at and id, WHERE kind = '<kind>').
+//   - record_config_items: a record's configuration items with its
+//     opening instant, read in List order by the ConfigItem filter.
+//   - record_journal: one row per journal entry, position from 0.
+//   - record_links: typed links, in the order added (seq), read from
+//     either end through an index per end.
+//   - sla_timers: each timer's JSON (identity, target, whole history)
+//     beside its policy, policy kind, metric, stage and derived instants,
+//     keyed by (kind, record_id, id), with a foreign key to its record;
+//     seq keeps the order in which timers were first saved.
+//   - sla_crossings: each threshold crossing once per (kind, record_id,
+//     timer_id, cycle, basis_points).
+//   - outbox and outbox_claims: the outbox messages and each consumer's
+//     leases and acknowledgements (see Outbox below).
+//   - One sequence per kind, records_number_<kind>, which NextNumber takes
+//     numbers from.
+//   - audit_events and audit_heads: the audit trail (see Audit trail).
+//
+// Bodies are kept as jsonb, so a body comes back as the same JSON value
+// with its object keys in jsonb's order and jsonb's white space; text and
+// documents that PostgreSQL cannot store (a NUL character) are refused as
+// an *itsm.ValidationError before anything is written.
 //
 // # Migrations
 //
@@ -43,66 +84,131 @@
 // Migrations). Migrate applies the missing ones in one transaction under
 // an advisory lock derived from the schema name, so several instances may
 // call it at start-up at once. It refuses a schema recorded as newer than
-// itself with ErrSchemaTooNew.
+// itself with ErrSchemaTooNew. Migration 3 carries a database of
+// versions 1 and 2 over to the record core: incidents become records of
+// kind "incident" with the document the incident codec reads, their
+// journal, problem and change links (caused_by and fixed_by links to
+// records of kind "problem" and "change"), SLA timers and crossings move
+// to the shared tables, the incident number sequence continues where it
+// stopped, and the audit trail stays as it was and still verifies.
 //
 // # Transactions and isolation
 //
 // InTx runs fn in a READ COMMITTED transaction. That is enough because
 // every check that must not race is made by a statement that locks what it
-// checks:
+// checks, and nothing in the write path takes a lock all writers share:
 //
-//   - Update is UPDATE ... WHERE id = $1 AND version = $2. Of two
-//     transactions updating from one version the second waits for the
-//     first's row lock and then re-reads the row, finds the version changed
-//     and updates nothing: it fails with an *itsm.ConflictError.
-//   - NextNumber is INSERT ... ON CONFLICT DO UPDATE ... RETURNING on the
-//     sequence's row, which stays locked until the transaction ends, so
-//     numbers are unique; a rolled-back transaction gives its number back.
-//   - AppendEvents locks the heads of the records it appends to (insert or
-//     update, in key order), so sequences have no gaps or duplicates and
-//     each hash chains to the previous event. Create and Update lock the
-//     incident's head in the same statement, so the event that follows
-//     them costs no extra round trip.
-//   - Create uses INSERT ... ON CONFLICT DO NOTHING on the ID and number, so
-//     a duplicate is reported (itsm.ErrConflict) without aborting the
-//     transaction.
-//   - PutTimers relies on the foreign key from sla_timers to incidents,
-//     whose check sees the incidents committed by others and locks them.
-//     When the transaction has not created or updated every incident of
-//     the call itself, the statement runs at once under a savepoint, so
-//     that a timer of a missing incident is refused (*itsm.NotFoundError)
-//     without aborting the transaction.
+//   - NextNumber is nextval of the kind's sequence, which holds no lock:
+//     concurrent transactions never wait for each other's numbers; a
+//     rolled-back transaction leaves a gap.
+//   - Update is UPDATE ... WHERE version = $n. Of two transactions
+//     updating from one version the second waits for the first's row lock,
+//     re-reads the row, finds the version changed and updates nothing: it
+//     fails with an *itsm.ConflictError.
+//   - Create looks for the ID and the number and sends the INSERT with the
+//     next statement or COMMIT; should another transaction store the same
+//     ID or number in between, the INSERT waits for it and fails, and so
+//     does the transaction (itsm.ErrConflict).
+//   - AppendJournal locks the record's row (FOR NO KEY UPDATE, which the
+//     timers' foreign keys do not wait for) before it numbers entries;
+//     Create and Update hold it already.
+//   - AppendEvents locks the audit heads of its records (in key order), so
+//     sequences have no gaps or duplicates and each hash chains to the
+//     previous event; Create and Update lock their record's head in the
+//     statement they send anyway.
+//   - PutTimers relies on the foreign key from sla_timers to records. When
+//     the transaction holds every record of the call (it created or
+//     updated them), the timers are known to be stored and the write is
+//     deferred; otherwise the records are locked and the timers written at
+//     once under a savepoint, so that a timer of a missing record is
+//     refused (*itsm.NotFoundError) without aborting the transaction.
+//   - AddLinks and RemoveLinks check the ends and the links in the
+//     statement that writes them, under a savepoint, so that a refused
+//     call keeps nothing and leaves the transaction usable.
 //
 // A transaction costs few round trips: BEGIN travels with its first
-// statement, and the writes of PutTimers (for incidents the transaction
-// created or updated) and AppendEvents travel with the next statement or
-// with COMMIT (see Store.InTx). The service's Open takes
-// three round trips, like a bare one-row insert in its own transaction:
-// BEGIN with NextNumber, Create, and the timers, the event and COMMIT
-// together.
+// statement, and the writes that need no answer (Create's INSERT,
+// PutTimers for held records, AppendJournal for held records,
+// AppendEvents once the heads are locked) travel with the next statement
+// or with COMMIT. Opening a record as a service does (NextNumber, Create,
+// PutTimers, AppendEvents) takes three round trips, like a bare one-row
+// insert in its own transaction: BEGIN with NextNumber, Create's check,
+// and the writes with COMMIT.
 //
-// Reads outside a transaction are single statements (an incident's
-// journal and links are aggregated in the same statement), so each sees
-// one committed snapshot. Serialization failures and deadlocks, should they
-// occur, and lost connections are reported as errors matching
-// storage.ErrRetryable; nothing of such a transaction was committed and
-// the whole operation may be tried again.
+// Reads outside a transaction are single statements (a record and its SLA
+// summary are read by one), so each sees one committed snapshot; List,
+// which reads the page and then its SLA summaries (sqlrec.Summaries), runs
+// both in one read-only REPEATABLE READ transaction, in two round trips.
+// Serialization failures and deadlocks, should they occur, and lost
+// connections are reported as errors matching storage.ErrRetryable;
+// nothing of such a transaction was committed and the whole operation may
+// be tried again.
+//
+// # Queries
+//
+// List runs the statement sqlrec.List builds, so that its rules are the
+// SQLite adapter's, with two adjustments for PostgreSQL's planner. The
+// condition on a record's timers (of the SLA filters) is kept a probe per
+// record (OFFSET 0 in its subquery), which the planner would otherwise
+// turn into a scan of every matching timer. And a query for several
+// states, state categories or priorities, and no other indexed column,
+// runs as one statement per value, sent together: PostgreSQL cannot read
+// a column's index in List order for several values at once, and would
+// otherwise walk the whole kind in List order. Each filterable attribute
+// has a statistics object (see Declare), since the planner reads none of a
+// partial index.
+//
+// # Outbox
+//
+// AppendEvents appends a message per event to the outbox, in the same
+// transaction. Message IDs come from an identity column, so they grow in
+// the order of appending, but concurrent transactions commit in another
+// order: a reader that handed out "after message 7" could later miss
+// message 6 of a transaction that committed after it read. So each message
+// also records its transaction's ID (xid, a xid8 that pg_current_xact_id
+// gives) and ReadOutbox reads in (xid, id) order, and only messages whose
+// xid is below pg_snapshot_xmin(pg_current_snapshot()): the oldest
+// transaction still running. Every transaction that could still append a
+// message with a smaller xid has then ended, so a message committed later
+// lands after every cursor already handed out (its xid is at least that
+// xmin). The cursor encodes (xid, id). The price is latency: a message
+// shows only once every transaction that began writing before its own has
+// ended, in any schema and any database of the server; a long-running
+// write transaction holds back the outbox until it ends. Inside a
+// transaction that has written, ReadOutbox sees neither its own messages
+// nor later ones.
+//
+// Claim leases the oldest messages (by ID) a consumer has not acknowledged
+// and nobody holds a live lease on with one statement whose upsert
+// (INSERT ... ON CONFLICT (consumer, message_id) DO UPDATE ... WHERE NOT
+// acked AND lease_until <= now) takes a message only while its claim is
+// free once it holds the claim's row lock, so two instances of a consumer
+// never get the same message. Ack marks claims acknowledged.
+//
+// # Statistics
+//
+// Every index of records is led by the kind, so a statement that looks a
+// record up by kind and ID could read any of them; the planner picks the
+// primary key once the table has statistics. Without any (autovacuum off,
+// or a table filled before it first ran) a plan made while the table was
+// nearly empty may read a kind's index instead, and pgx keeps each prepared
+// statement's plan for the life of the connection. Keep autovacuum on, or
+// run ANALYZE on the schema's tables after loading many records.
 //
 // # Connection poolers
 //
 // pgx prepares and caches statements per connection by default. Behind a
 // proxy that pools transactions (such as PgBouncer in transaction mode),
 // add default_query_exec_mode=exec (or simple_protocol) to the URL; the
-// adapter's statements work in every mode, and Migrate's advisory lock is
-// transaction-scoped, so it holds there too. (In simple_protocol mode a
-// string with a NUL byte is refused as a protocol violation rather than
-// as an *itsm.ValidationError.)
+// adapter's statements work in every mode, and Migrate's and Declare's
+// advisory lock is transaction-scoped, so it holds there too.
 //
 // # Joining the application's transaction
 //
-// Join returns a store bound to a pgx.Tx the application holds: an
-// incident opened through incident.Service.WithStore(store.Join(tx))
-// commits or rolls back with the application's own rows.
+// Join returns a store bound to a pgx.Tx the application holds: a record
+// stored through a practice's service over store.Join(tx) commits or rolls
+// back with the application's own rows, and so do outbox claims and
+// acknowledgements made through it.
 //
 // # Audit trail
 //
@@ -111,4 +217,11 @@
 // (storage.EventHash) and audit_heads remembers the last one per record,
 // so VerifyAuditTrail detects edited, deleted or reordered events even
 // when someone with enough rights disables the trigger.
+//
+// # SLA wake-up
+//
+// ProcessDueTimers locks the records whose earliest wake-up is due with
+// FOR NO KEY UPDATE SKIP LOCKED, so that workers in several processes take
+// disjoint records and never wait for each other, records each crossing
+// once, refreshes the timers and the records' SLA summaries, and commits.
 package postgres

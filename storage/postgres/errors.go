@@ -23,6 +23,7 @@ const (
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 	codeUndefinedTable       = "42P01"
+	codeInvalidSchemaName    = "3F000"
 	codeAdminShutdown        = "57P01"
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
@@ -49,7 +50,8 @@ const (
 //     wrapped by storage.Retryable;
 //   - class 22 (data exception, such as a NUL byte or invalid UTF-8 in a
 //     string) becomes an *itsm.ValidationError;
-//   - 42P01 undefined_table says the schema may not be migrated.
+//   - 42P01 undefined_table and 3F000 invalid_schema_name say the schema
+//     may not be migrated.
 //
 // Context cancellation and deadlines are returned as they are, never as
 // retryable. Anything else is returned unchanged. Errors already
@@ -83,8 +85,7 @@ func mapError(err error, kind, id string) error {
 			}
 			return storage.Retryable(fmt.Errorf("postgres: %s (SQLSTATE %s): %w", pe.Message, pe.Code,
 				&itsm.ConflictError{Kind: kind, ID: id}))
-		case pe.Code == codeAdminShutdown, pe.Code == codeCrashShutdown, pe.Code == codeCannotConnectNow,
-			pe.Code == codeTooManyConnections, strings.HasPrefix(pe.Code, "08") && pe.Code != codeProtocolViolation:
+		case lostConnection(pe):
 			return storage.Retryable(fmt.Errorf("postgres: %w", err))
 		case strings.HasPrefix(pe.Code, "22"):
 			field := pe.ColumnName
@@ -92,7 +93,7 @@ func mapError(err error, kind, id string) error {
 				field = "value"
 			}
 			return fmt.Errorf("postgres: %w", itsm.NewValidationError(kindOr(kind, "record"), field, "%s (SQLSTATE %s)", pe.Message, pe.Code))
-		case pe.Code == codeUndefinedTable:
+		case pe.Code == codeUndefinedTable, pe.Code == codeInvalidSchemaName:
 			return fmt.Errorf("postgres: %w (is the schema migrated? see Store.Migrate)", err)
 		}
 		return err
@@ -101,6 +102,18 @@ func mapError(err error, kind, id string) error {
 		return storage.Retryable(fmt.Errorf("postgres: connection lost: %w", err))
 	}
 	return err
+}
+
+// lostConnection reports whether pe is one of the errors of a connection
+// that failed or was closed (which mapError makes retryable), after which
+// the session is gone.
+func lostConnection(pe *pgconn.PgError) bool {
+	switch {
+	case pe.Code == codeAdminShutdown, pe.Code == codeCrashShutdown, pe.Code == codeCannotConnectNow,
+		pe.Code == codeTooManyConnections, strings.HasPrefix(pe.Code, "08") && pe.Code != codeProtocolViolation:
+		return true
+	}
+	return false
 }
 
 func kindOr(kind, def string) string {

@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage"
 	"github.com/itsmkit/itsmkit/storage/postgres"
 )
@@ -60,7 +60,7 @@ func TestMapError(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := postgres.MapError(tc.err, incident.Kind, "inc-1")
+			got := postgres.MapError(tc.err, ticketKind, "inc-1")
 			require.Error(t, got)
 			for _, target := range tc.is {
 				require.ErrorIs(t, got, target)
@@ -72,13 +72,13 @@ func TestMapError(t *testing.T) {
 			var ce *itsm.ConflictError
 			require.Equal(t, tc.conflict, errors.As(got, &ce))
 			if tc.conflict {
-				require.Equal(t, incident.Kind, ce.Kind)
+				require.Equal(t, ticketKind, ce.Kind)
 				require.Equal(t, "inc-1", ce.ID)
 			}
 			var nf *itsm.NotFoundError
 			require.Equal(t, tc.notFound, errors.As(got, &nf))
 			if tc.notFound {
-				require.Equal(t, &itsm.NotFoundError{Kind: incident.Kind, ID: "inc-1"}, nf)
+				require.Equal(t, &itsm.NotFoundError{Kind: ticketKind, ID: "inc-1"}, nf)
 			}
 		})
 	}
@@ -95,75 +95,52 @@ func TestMapError(t *testing.T) {
 	require.ErrorAs(t, undef, &pe)
 }
 
-// TestDriverErrors provokes the errors on a real database: a unique
-// violation on update, a NUL byte, and a deadlock between two
-// transactions, which PostgreSQL breaks by failing one of them.
+// TestDriverErrors provokes a deadlock between two transactions, which
+// PostgreSQL breaks by failing one of them: the error is retryable and
+// names the record.
 func TestDriverErrors(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
-	a, b := testIncident(1), testIncident(2)
-	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
-		if err := tx.Create(ctx, a); err != nil {
-			return err
-		}
-		return tx.Create(ctx, b)
-	}))
-
-	t.Run("UniqueNumberOnUpdate", func(t *testing.T) {
-		stolen := b.Clone()
-		stolen.Number = a.Number
-		err := s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Update(ctx, stolen) })
-		require.ErrorIs(t, err, itsm.ErrConflict)
-		require.False(t, storage.IsRetryable(err))
-	})
-
-	t.Run("NulByte", func(t *testing.T) {
-		bad := testIncident(3)
-		bad.Title = "nul\x00byte"
-		err := s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Create(ctx, bad) })
-		require.ErrorIs(t, err, itsm.ErrValidation)
-	})
-
-	t.Run("Deadlock", func(t *testing.T) {
-		// Each transaction updates one incident, waits until the other has
-		// done the same, then updates the other's incident.
-		var (
-			wg           sync.WaitGroup
-			locked       sync.WaitGroup
-			errs         = make([]error, 2)
-			first, other = []*incident.Incident{a, b}, []*incident.Incident{b, a}
-		)
-		locked.Add(2)
-		for w := range 2 {
-			wg.Go(func() {
-				errs[w] = s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
-					mine := first[w].Clone()
-					mine.Title = fmt.Sprint("worker ", w)
-					if err := tx.Update(ctx, mine); err != nil {
-						locked.Done()
-						return err
-					}
+	a, b := testRecord(1), testRecord(2)
+	create(t, s, a, b)
+	// Each transaction updates one record, waits until the other has
+	// done the same, then updates the other's record.
+	var (
+		wg           sync.WaitGroup
+		locked       sync.WaitGroup
+		errs         = make([]error, 2)
+		first, other = []*record.Record{a, b}, []*record.Record{b, a}
+	)
+	locked.Add(2)
+	for w := range 2 {
+		wg.Go(func() {
+			errs[w] = s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+				mine := first[w].Clone()
+				mine.Title = fmt.Sprint("worker ", w)
+				if err := tx.Update(ctx, mine); err != nil {
 					locked.Done()
-					locked.Wait()
-					theirs := other[w].Clone()
-					theirs.Title = fmt.Sprint("worker ", w)
-					return tx.Update(ctx, theirs)
-				})
+					return err
+				}
+				locked.Done()
+				locked.Wait()
+				theirs := other[w].Clone()
+				theirs.Title = fmt.Sprint("worker ", w)
+				return tx.Update(ctx, theirs)
 			})
+		})
+	}
+	wg.Wait()
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
 		}
-		wg.Wait()
-		var failed []error
-		for _, err := range errs {
-			if err != nil {
-				failed = append(failed, err)
-			}
-		}
-		require.Len(t, failed, 1, "PostgreSQL fails exactly one side of a deadlock: %v", errs)
-		require.True(t, storage.IsRetryable(failed[0]), "%v", failed[0])
-		require.ErrorIs(t, failed[0], itsm.ErrConflict)
-		var ce *itsm.ConflictError
-		require.ErrorAs(t, failed[0], &ce)
-		require.Equal(t, incident.Kind, ce.Kind)
-	})
+	}
+	require.Len(t, failed, 1, "PostgreSQL fails exactly one side of a deadlock: %v", errs)
+	require.True(t, storage.IsRetryable(failed[0]), "%v", failed[0])
+	require.ErrorIs(t, failed[0], itsm.ErrConflict)
+	var ce *itsm.ConflictError
+	require.ErrorAs(t, failed[0], &ce)
+	require.Equal(t, ticketKind, ce.Kind)
 }

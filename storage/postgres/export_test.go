@@ -3,12 +3,13 @@ package postgres
 import (
 	"context"
 
-	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/storage/internal/sqlrec"
 )
 
 // BackendPID returns the server process ID of the connection tx (a
 // transaction handed to InTx's fn) runs on, for tests that kill it.
-func BackendPID(ctx context.Context, tx incident.Tx) (uint32, error) {
+func BackendPID(ctx context.Context, tx record.Tx) (uint32, error) {
 	t := tx.(*txn)
 	var pid uint32
 	err := t.use(ctx, func(db querier) error { return db.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid) })
@@ -18,11 +19,22 @@ func BackendPID(ctx context.Context, tx incident.Tx) (uint32, error) {
 // MapError exposes mapError to the external tests.
 var MapError = mapError
 
-// ListSQL exposes the List statement built for q, for EXPLAIN tests.
-func ListSQL(s *Store, q incident.Query) (string, []any, error) { return s.listSQL(q) }
+// MigrateTo exposes migrateTo: Migrate up to version target only.
+func MigrateTo(ctx context.Context, s *Store, target int) error { return s.migrateTo(ctx, target) }
 
-// ReaderSQL exposes the statements of Children, ResolvedBefore, Timers
-// and TimersDue and the claim of ProcessDueTimers, for EXPLAIN tests.
-func ReaderSQL(s *Store) (children, resolvedBefore, timers, timersDue, claimDue string) {
-	return s.q.children, s.q.resolvedBefore, s.q.timers, s.q.timersDue, s.q.claimDue
+// ListSQL exposes the List statement of q, for EXPLAIN tests: the one of
+// the first part when List splits q (see splitQuery), and how many parts
+// it splits q into.
+func ListSQL(s *Store, q record.Query) (sql string, args []any, parts int, err error) {
+	sc, err := s.checkQuery(q)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	split := splitQuery(q)
+	text, args := sqlrec.List(s.q.d, sc, split[0], recordColumns)
+	return s.q.d.fenceTimers(text), args, len(split), nil
 }
+
+// ReaderSQL exposes the statements of TimersDue and the claim of
+// ProcessDueTimers, for EXPLAIN tests; both take (before, limit).
+func ReaderSQL(s *Store) (timersDue, claimDue string) { return s.q.timersDue, s.q.claimDue }

@@ -7,16 +7,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
-	"github.com/itsmkit/itsmkit/sla"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage"
 	"github.com/itsmkit/itsmkit/storage/postgres"
 )
 
 // killBackend terminates the server process of the transaction tx from
 // another connection and waits until it is gone.
-func killBackend(t *testing.T, ctx context.Context, tx incident.Tx) {
+func killBackend(t *testing.T, ctx context.Context, tx record.Tx) {
 	t.Helper()
 	pid, err := postgres.BackendPID(ctx, tx)
 	require.NoError(t, err)
@@ -37,135 +36,116 @@ func killBackend(t *testing.T, ctx context.Context, tx incident.Tx) {
 	}
 }
 
-// requireNothingOf checks that nothing of incident id was stored.
-func requireNothingOf(t *testing.T, s *postgres.Store, id string) {
+// requireNothingOf checks that nothing of the record ref names was
+// stored.
+func requireNothingOf(t *testing.T, s *postgres.Store, ref record.Ref) {
 	t.Helper()
 	ctx := t.Context()
-	_, err := s.Get(ctx, id)
+	_, err := s.Get(ctx, ref)
 	require.ErrorIs(t, err, itsm.ErrNotFound)
-	timers, err := s.Timers(ctx, id)
+	timers, err := s.Timers(ctx, ref)
 	require.NoError(t, err)
 	require.Empty(t, timers)
-	hist, err := s.History(ctx, id)
+	hist, err := s.History(ctx, ref)
 	require.NoError(t, err)
 	require.Empty(t, hist)
-	page, err := s.List(ctx, incident.Query{})
+	journal, err := s.Journal(ctx, ref)
 	require.NoError(t, err)
-	require.Empty(t, page.Incidents)
+	require.Empty(t, journal)
+	page, err := s.List(ctx, record.Query{Kind: ref.Kind})
+	require.NoError(t, err)
+	require.Empty(t, page.Records)
 	due, err := s.TimersDue(ctx, t0.Add(1000*time.Hour), 10)
 	require.NoError(t, err)
 	require.Empty(t, due)
 }
 
+// TestFaultConnectionKilledInTx kills the connection of a transaction
+// that has taken a number, checked a record's keys and queued its
+// INSERT and its event, at each point where the next round trip could
+// fail: nothing is kept, the error matches storage.ErrRetryable, and the
+// pool recovers.
 func TestFaultConnectionKilledInTx(t *testing.T) {
 	t.Parallel()
 	testURL(t)
-	tm, err := sla.NewTimer(sla.AlwaysOpen(time.UTC), sla.BusinessTime(4*time.Hour), nil, "gold", sla.MetricResolution, itsm.PriorityHigh)
-	require.NoError(t, err)
-	require.NoError(t, tm.Start(t0))
-
 	for _, tc := range []struct {
 		name string
 		// after runs once the backend is dead and returns what fn returns.
-		after func(ctx context.Context, tx incident.Tx, inc *incident.Incident) error
+		after func(ctx context.Context, tx record.Tx, rec *record.Record) error
 	}{
-		{"NextStatementFails", func(ctx context.Context, tx incident.Tx, inc *incident.Incident) error {
-			_, err := tx.Get(ctx, inc.ID)
+		{"NextStatementFails", func(ctx context.Context, tx record.Tx, rec *record.Record) error {
+			_, err := tx.Get(ctx, rec.Ref())
 			return err
 		}},
-		{"DeferredWriteFailsAtCommit", func(ctx context.Context, tx incident.Tx, inc *incident.Incident) error {
+		{"DeferredWriteFailsAtCommit", func(ctx context.Context, tx record.Tx, rec *record.Record) error {
 			// PutTimers only queues its write; the commit sends it.
-			return tx.PutTimers(ctx, incident.NewTimerRecord("tmr-1", inc.ID, tm, t0))
+			return tx.PutTimers(ctx, timerOf(t, rec.Ref(), "resolution"))
 		}},
-		{"CommitFails", func(context.Context, incident.Tx, *incident.Incident) error { return nil }},
+		{"GuardedWriteFails", func(ctx context.Context, tx record.Tx, rec *record.Record) error {
+			return tx.AddLinks(ctx, record.Link{Type: record.RelatedTo.Name, From: rec.Ref(), To: testRecord(2).Ref(), CreatedAt: t0, CreatedBy: "bob"})
+		}},
+		{"CommitFails", func(context.Context, record.Tx, *record.Record) error { return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
 			ctx := t.Context()
-			inc := testIncident(1)
-			err := s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
-				if _, err := tx.NextNumber(ctx, incident.Kind); err != nil {
+			rec := testRecord(1)
+			err := s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+				if _, err := tx.NextNumber(ctx, ticketKind); err != nil {
 					return err
 				}
-				if err := tx.Create(ctx, inc); err != nil {
+				if err := tx.Create(ctx, rec); err != nil {
 					return err
 				}
-				if err := tx.AppendEvents(ctx, itsm.Event{Kind: incident.Kind, RecordID: inc.ID, Actor: agent, At: t0, Action: "open"}); err != nil {
+				if err := tx.AppendJournal(ctx, rec.Ref(), record.Entry{Kind: record.Comment, Author: "bob", At: t0, Text: "down"}); err != nil {
+					return err
+				}
+				if err := tx.AppendEvents(ctx, openEvent(rec.Ref())); err != nil {
 					return err
 				}
 				killBackend(t, ctx, tx)
-				return tc.after(ctx, tx, inc)
+				return tc.after(ctx, tx, rec)
 			})
 			require.Error(t, err)
 			t.Logf("InTx after the kill: %v", err)
 			require.True(t, storage.IsRetryable(err), "%v", err)
-			requireNothingOf(t, s, inc.ID)
+			requireNothingOf(t, s, rec.Ref())
 
 			// The pool replaces the connection; the same work succeeds now.
 			for range 3 {
-				require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
-					_, err := tx.NextNumber(ctx, incident.Kind)
+				require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+					_, err := tx.NextNumber(ctx, ticketKind)
 					return err
 				}))
 			}
-			again := testIncident(1)
-			require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return tx.Create(ctx, again) }))
-			_, err = s.Get(ctx, inc.ID)
+			require.NoError(t, openIn(t, s, testRecord(1)))
+			_, err = s.Get(ctx, rec.Ref())
 			require.NoError(t, err)
+			require.NoError(t, s.VerifyAuditTrail(ctx))
 		})
 	}
 }
 
-// killingStore kills the transaction's connection when the service
-// appends its audit event, the last write of Open.
-type killingStore struct {
-	*postgres.Store
-	t *testing.T
-}
-
-func (k killingStore) InTx(ctx context.Context, fn func(ctx context.Context, tx incident.Tx) error) error {
-	return k.Store.InTx(ctx, func(ctx context.Context, tx incident.Tx) error { return fn(ctx, killingTx{Tx: tx, t: k.t}) })
-}
-
-type killingTx struct {
-	incident.Tx
-	t *testing.T
-}
-
-func (k killingTx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
-	killBackend(k.t, ctx, k.Tx)
-	return k.Tx.AppendEvents(ctx, events...)
-}
-
-func TestFaultServiceOpenKilled(t *testing.T) {
+// TestFaultJoinedConnectionKilled kills the connection of an application
+// transaction a joined store works in: the operation fails as retryable
+// and nothing is kept.
+func TestFaultJoinedConnectionKilled(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
-	pol, err := sla.ParsePolicy([]byte(goldPolicy), nil)
+	tx, err := s.Pool().Begin(ctx)
 	require.NoError(t, err)
-	ids := []string{"inc-killed", "inc-second"}
-	cfg := incident.Config{Policies: incident.Policies{List: []*sla.Policy{pol}},
-		NewID: func() string { id := ids[0]; ids = ids[1:]; return id }}
-
-	svc, err := incident.NewService(killingStore{Store: s, t: t}, cfg)
-	require.NoError(t, err)
-	_, err = svc.Open(ctx, agent, openInput)
+	defer func() { _ = tx.Rollback(ctx) }()
+	rec := testRecord(1)
+	err = s.Join(tx).InTx(ctx, func(ctx context.Context, rtx record.Tx) error {
+		if err := rtx.Create(ctx, rec); err != nil {
+			return err
+		}
+		killBackend(t, ctx, rtx)
+		return rtx.AppendEvents(ctx, openEvent(rec.Ref()))
+	})
 	require.Error(t, err)
-	t.Logf("Open after the kill: %v", err)
 	require.True(t, storage.IsRetryable(err), "%v", err)
-	requireNothingOf(t, s, "inc-killed")
-
-	// The same service over the plain store works; numbers may have gaps
-	// but are never reused.
-	inc, err := svc.WithStore(s).Open(ctx, agent, openInput)
-	require.NoError(t, err)
-	require.Equal(t, "inc-second", inc.ID)
-	timers, err := s.Timers(ctx, inc.ID)
-	require.NoError(t, err)
-	require.Len(t, timers, 2)
-	hist, err := s.History(ctx, inc.ID)
-	require.NoError(t, err)
-	require.Len(t, hist, 1)
-	require.NoError(t, s.VerifyAuditTrail(ctx))
+	requireNothingOf(t, s, rec.Ref())
 }

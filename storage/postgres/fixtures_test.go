@@ -7,9 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
-	"github.com/itsmkit/itsmkit/itsm/itsmtest"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 )
 
@@ -18,46 +17,54 @@ var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 var agent = itsm.Actor{ID: "alice", Name: "Alice", Roles: []itsm.Role{"agent"}}
 
-// testIncident returns a minimal incident numbered n, opened n minutes
-// after t0.
-func testIncident(n int) *incident.Incident {
+// ticketKind is the kind the package's own tests store: a small
+// lifecycle with every category and two filterable attributes.
+const ticketKind = "ticket"
+
+// ticketSchema returns the schema of tickets.
+func ticketSchema() *record.Schema {
+	return record.MustNewSchema(record.SchemaDef{
+		Kind: ticketKind, Prefix: "TKT",
+		States: []record.StateDef{
+			{Name: "new", Category: itsm.CategoryNew}, {Name: "open", Category: itsm.CategoryActive},
+			{Name: "waiting", Category: itsm.CategoryPending}, {Name: "solved", Category: itsm.CategoryResolved},
+			{Name: "closed", Category: itsm.CategoryClosed}, {Name: "dropped", Category: itsm.CategoryCancelled},
+		},
+		Attributes: []record.Attribute{
+			{Name: "site", Type: record.AttrChoice, Choices: []string{"north", "south"}, Filterable: true},
+			{Name: "cost", Type: record.AttrInt, Filterable: true},
+			{Name: "notes", Type: record.AttrText},
+		},
+	})
+}
+
+// testRecord returns a minimal ticket numbered n, opened n minutes after
+// t0.
+func testRecord(n int) *record.Record {
 	at := t0.Add(time.Duration(n) * time.Minute)
-	return &incident.Incident{
-		ID: fmt.Sprintf("inc-%05d", n), Number: fmt.Sprintf("INC%07d", n), Title: fmt.Sprintf("Incident %d", n),
-		Caller: agent, Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyMedium, Priority: itsm.PriorityModerate,
-		State: incident.New, OpenedAt: at, UpdatedAt: at,
-	}
+	return &record.Record{Header: record.Header{
+		Kind: ticketKind, ID: fmt.Sprintf("tkt-%05d", n), Number: fmt.Sprintf("TKT%07d", n), Title: fmt.Sprintf("Ticket %d", n),
+		State: "new", StateCategory: itsm.CategoryNew, Requester: agent, Priority: itsm.PriorityModerate,
+		OpenedAt: at, UpdatedAt: at,
+	}, Attrs: map[string]record.Value{"site": record.Text("north")}, Body: []byte(`{"note":"x"}`)}
 }
 
-// goldPolicy is a 24×7 policy with response and resolution targets.
-const goldPolicy = `{"id":"gold","name":"Gold",
- "targets":{
-  "response":  {"1":"PT15M","2":"PT30M","3":"PT1H","4":"PT4H","5":"P1D"},
-  "resolution":{"1":"PT4H","2":"PT8H","3":"P2D","4":"P5D","5":"P10D"}}}`
-
-// newService returns an incident service over store with the gold policy
-// and a clock at t0.
-func newService(t testing.TB, store incident.Store) (*incident.Service, *itsmtest.Clock) {
-	t.Helper()
-	pol, err := sla.ParsePolicy([]byte(goldPolicy), nil)
-	require.NoError(t, err)
-	clock := itsmtest.NewClock(t0)
-	svc, err := incident.NewService(store, incident.Config{Clock: clock, Policies: incident.Policies{List: []*sla.Policy{pol}}})
-	require.NoError(t, err)
-	return svc, clock
-}
-
-var openInput = incident.OpenInput{Title: "Mail is down", Description: "Nobody can send mail",
-	Service: "email", Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyHigh}
-
-// incidentQueryAll lists the largest page.
-var incidentQueryAll = incident.Query{Limit: incident.MaxPageSize}
-
-// mustTimer returns a running 24×7 resolution timer started at t0.
+// mustTimer returns a running 24×7 resolution timer started at t0 with a
+// target of four hours.
 func mustTimer(t testing.TB) *sla.Timer {
 	t.Helper()
 	tm, err := sla.NewTimer(sla.AlwaysOpen(time.UTC), sla.BusinessTime(4*time.Hour), nil, "gold", sla.MetricResolution, itsm.PriorityHigh)
 	require.NoError(t, err)
 	require.NoError(t, tm.Start(t0))
 	return tm
+}
+
+// timerOf returns the timer record of a mustTimer for ref, saved at t0.
+func timerOf(t testing.TB, ref record.Ref, id string) record.TimerRecord {
+	return record.NewTimerRecord(ref, id, sla.KindSLA, mustTimer(t), t0)
+}
+
+// openEvent returns an "open" audit event of ref.
+func openEvent(ref record.Ref) itsm.Event {
+	return itsm.Event{Kind: ref.Kind, RecordID: ref.ID, Actor: agent, At: t0, Action: "open", To: "new"}
 }

@@ -59,11 +59,21 @@ func openStore(t testing.TB, opts ...postgres.Option) *postgres.Store {
 	return s
 }
 
-// newStore returns a migrated Store on a fresh schema.
+// migrated returns a migrated Store on a fresh schema that knows no kind.
+func migrated(t testing.TB, opts ...postgres.Option) *postgres.Store {
+	t.Helper()
+	s := openStore(t, opts...)
+	require.NoError(t, s.Migrate(context.Background()))
+	return s
+}
+
+// newStore returns a migrated Store on a fresh schema with tickets
+// declared.
 func newStore(t testing.TB, opts ...postgres.Option) *postgres.Store {
 	t.Helper()
 	s := openStore(t, opts...)
 	require.NoError(t, s.Migrate(context.Background()))
+	require.NoError(t, s.Declare(context.Background(), ticketSchema()))
 	return s
 }
 

@@ -10,8 +10,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// beginSQL starts the transactions of InTx.
-const beginSQL = "BEGIN ISOLATION LEVEL READ COMMITTED"
+// The statements that start the transactions of a lazyTx: InTx's, and
+// the read-only snapshot of a List outside a transaction.
+const (
+	beginSQL     = "BEGIN ISOLATION LEVEL READ COMMITTED"
+	beginReadSQL = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+)
 
 // txBackend is what a txn runs on: a transaction of its own (lazyTx) or a
 // savepoint of the application's transaction (savepoint).
@@ -27,45 +31,115 @@ type txBackend interface {
 	release()
 }
 
-// lazyTx is a READ COMMITTED transaction on a connection of the pool that
-// sends BEGIN together with its first statement and COMMIT together with
-// its deferred writes, saving two round trips per transaction. It
-// implements querier; each call runs inside the transaction.
+// lazyTx is a transaction on a connection of the pool that sends BEGIN
+// (its begin statement, beginSQL for InTx) together with its first
+// statement and COMMIT together with its deferred writes, saving two round
+// trips per transaction. It implements querier; each call runs inside the
+// transaction.
 type lazyTx struct {
 	conn  *pgxpool.Conn
+	begin string
 	begun bool
 }
 
 var _ txBackend = (*lazyTx)(nil)
 
-// withBegin returns b's queries after BEGIN, in a new batch.
-func withBegin(b *pgx.Batch) *pgx.Batch {
-	nb := &pgx.Batch{}
-	nb.Queue(beginSQL)
-	for _, q := range b.QueuedQueries {
-		nb.Queue(q.SQL, q.Arguments...)
-	}
+// withPrefix returns a new batch of pre's queries followed by b's.
+func withPrefix(pre, b *pgx.Batch) *pgx.Batch {
+	nb := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, pre.Len()+b.Len())}
+	nb.QueuedQueries = append(nb.QueuedQueries, pre.QueuedQueries...)
+	nb.QueuedQueries = append(nb.QueuedQueries, b.QueuedQueries...)
 	return nb
+}
+
+// sendPrefixed sends pre's queries followed by b's with send, in one round
+// trip, reads pre's results and returns b's. When one of pre's statements
+// fails, every result of b is that error.
+func sendPrefixed(ctx context.Context, send func(context.Context, *pgx.Batch) pgx.BatchResults, pre, b *pgx.Batch) pgx.BatchResults {
+	br := send(ctx, withPrefix(pre, b))
+	for range pre.Len() {
+		if _, err := br.Exec(); err != nil {
+			return failedBatch{br: br, err: err}
+		}
+	}
+	return br
+}
+
+// The single statements of a querier that sends them in a batch, after
+// statements of its own (the begin statement, deferred writes).
+
+func batchQuery(ctx context.Context, send func(context.Context, *pgx.Batch) pgx.BatchResults, sql string, args []any) (pgx.Rows, error) {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := send(ctx, b)
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+func batchQueryRow(ctx context.Context, send func(context.Context, *pgx.Batch) pgx.BatchResults, sql string, args []any) pgx.Row {
+	rows, err := batchQuery(ctx, send, sql, args)
+	return &lazyRow{rows: rows, err: err}
+}
+
+func batchExec(ctx context.Context, send func(context.Context, *pgx.Batch) pgx.BatchResults, sql string, args []any) (pgconn.CommandTag, error) {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := send(ctx, b)
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// beginBatch returns the batch of the begin statement alone.
+func (l *lazyTx) beginBatch() *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(l.begin)
+	return b
 }
 
 func (l *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if l.begun {
 		return l.conn.SendBatch(ctx, b)
 	}
-	br := l.conn.SendBatch(ctx, withBegin(b))
-	if _, err := br.Exec(); err != nil {
-		return failedBatch{br: br, err: err}
-	}
 	l.begun = true
-	return br
+	return sendPrefixed(ctx, l.conn.SendBatch, l.beginBatch(), b)
 }
 
 func (l *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if l.begun {
 		return l.conn.Query(ctx, sql, args...)
 	}
+	return batchQuery(ctx, l.SendBatch, sql, args)
+}
+
+func (l *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if l.begun {
+		return l.conn.QueryRow(ctx, sql, args...)
+	}
+	return batchQueryRow(ctx, l.SendBatch, sql, args)
+}
+
+func (l *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if l.begun {
+		return l.conn.Exec(ctx, sql, args...)
+	}
+	return batchExec(ctx, l.SendBatch, sql, args)
+}
+
+// queryCommit runs a query and COMMIT in one round trip (with the begin
+// statement first when no statement has run yet): the last read of a
+// read-only transaction. Closing the rows reads COMMIT's answer; Err
+// reports its failure.
+func (l *lazyTx) queryCommit(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	b := &pgx.Batch{}
 	b.Queue(sql, args...)
+	b.Queue("COMMIT")
 	br := l.SendBatch(ctx, b)
 	rows, err := br.Query()
 	if err != nil {
@@ -75,26 +149,49 @@ func (l *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 	return &batchRows{Rows: rows, br: br}, nil
 }
 
-func (l *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if l.begun {
-		return l.conn.QueryRow(ctx, sql, args...)
-	}
-	rows, err := l.Query(ctx, sql, args...)
-	return &lazyRow{rows: rows, err: err}
+// prefixed is a querier that sends the statements of pre (deferred
+// writes) in the same round trip as its first statement, before it.
+type prefixed struct {
+	db  querier
+	pre *pgx.Batch // nil once sent
 }
 
-func (l *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if l.begun {
-		return l.conn.Exec(ctx, sql, args...)
+var _ querier = (*prefixed)(nil)
+
+// take returns the statements not sent yet, nil when there are none.
+func (p *prefixed) take() *pgx.Batch {
+	pre := p.pre
+	p.pre = nil
+	return pre
+}
+
+func (p *prefixed) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	pre := p.take()
+	if pre == nil {
+		return p.db.SendBatch(ctx, b)
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := l.SendBatch(ctx, b)
-	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
+	return sendPrefixed(ctx, p.db.SendBatch, pre, b)
+}
+
+func (p *prefixed) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if p.pre == nil {
+		return p.db.Query(ctx, sql, args...)
 	}
-	return tag, err
+	return batchQuery(ctx, p.SendBatch, sql, args)
+}
+
+func (p *prefixed) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if p.pre == nil {
+		return p.db.QueryRow(ctx, sql, args...)
+	}
+	return batchQueryRow(ctx, p.SendBatch, sql, args)
+}
+
+func (p *prefixed) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if p.pre == nil {
+		return p.db.Exec(ctx, sql, args...)
+	}
+	return batchExec(ctx, p.SendBatch, sql, args)
 }
 
 // commit sends pending and COMMIT in one batch (with BEGIN first when no
@@ -103,13 +200,9 @@ func (l *lazyTx) commit(ctx context.Context, pending *pgx.Batch) error {
 	if !l.begun && pending.Len() == 0 {
 		return nil // nothing was read or written: no transaction was begun
 	}
-	b := &pgx.Batch{}
+	b := withPrefix(pending, &pgx.Batch{})
 	if !l.begun {
-		b = withBegin(pending)
-	} else {
-		for _, q := range pending.QueuedQueries {
-			b.Queue(q.SQL, q.Arguments...)
-		}
+		b = withPrefix(l.beginBatch(), pending)
 	}
 	b.Queue("COMMIT")
 	l.begun = true
@@ -167,8 +260,8 @@ func (s savepoint) rollback(ctx context.Context) { _ = s.Rollback(ctx) } // ROLL
 
 func (savepoint) release() {}
 
-// batchRows is the result of a query sent in a batch with BEGIN: closing
-// it closes the batch too.
+// batchRows is the result of a query sent in a batch after other
+// statements: closing it closes the batch too.
 type batchRows struct {
 	pgx.Rows
 	br     pgx.BatchResults
@@ -199,7 +292,8 @@ func (r *batchRows) Err() error {
 	return r.err
 }
 
-// lazyRow is the pgx.Row of a QueryRow sent with BEGIN.
+// lazyRow is the pgx.Row of a QueryRow sent in a batch after other
+// statements.
 type lazyRow struct {
 	rows pgx.Rows
 	err  error
@@ -223,7 +317,8 @@ func (r *lazyRow) Scan(dest ...any) error {
 	return r.rows.Err()
 }
 
-// failedBatch is the result of a batch whose BEGIN failed.
+// failedBatch is the result of a batch whose leading statements (BEGIN,
+// deferred writes) failed.
 type failedBatch struct {
 	br  pgx.BatchResults
 	err error

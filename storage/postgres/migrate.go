@@ -111,12 +111,18 @@ func migrationLockKey(schema string) int64 {
 // knows it returns a *SchemaVersionError matching ErrSchemaTooNew and
 // changes nothing.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, loadedMigrations[len(loadedMigrations)-1].Version)
+}
+
+// migrateTo is Migrate up to version target only; the upgrade tests use
+// it to build a schema of an older version.
+func (s *Store) migrateTo(ctx context.Context, target int) error {
 	tx, err := s.pool.BeginTx(ctx, txOptions)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", mapError(err, "", ""))
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := s.migrate(ctx, tx); err != nil {
+	if err := s.migrate(ctx, tx, target); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -125,7 +131,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) migrate(ctx context.Context, tx pgx.Tx) error {
+func (s *Store) migrate(ctx context.Context, tx pgx.Tx, target int) error {
 	fail := func(step string, err error) error {
 		return fmt.Errorf("postgres: migrate schema %q: %s: %w", s.schema, step, mapError(err, "", ""))
 	}
@@ -152,7 +158,7 @@ func (s *Store) migrate(ctx context.Context, tx pgx.Tx) error {
 	if current > known {
 		return &SchemaVersionError{Schema: s.schema, Found: current, Known: known}
 	}
-	for _, m := range loadedMigrations[current:] {
+	for _, m := range loadedMigrations[current:max(current, target)] {
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return fail(fmt.Sprintf("apply %04d_%s", m.Version, m.Name), err)
 		}

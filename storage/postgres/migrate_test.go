@@ -6,9 +6,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage/postgres"
 )
 
@@ -49,15 +51,16 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		require.Equal(t, latest, v)
 	}
 	conn := connect(t)
-	var rows int
-	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM "+s.Schema()+".schema_migrations").Scan(&rows))
-	require.Equal(t, latest, rows, "each migration is recorded once")
+	var recorded int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM "+s.Schema()+".schema_migrations").Scan(&recorded))
+	require.Equal(t, latest, recorded, "each migration is recorded once")
 	// Every table is in the store's schema.
-	var tables int
-	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = $1
-		AND tablename IN ('incidents', 'incident_journal', 'incident_problems', 'incident_changes', 'sla_timers',
-		'sla_crossings', 'number_sequences', 'audit_events', 'audit_heads')`, s.Schema()).Scan(&tables))
-	require.Equal(t, 9, tables)
+	rows, err := conn.Query(ctx, `SELECT tablename::text FROM pg_tables WHERE schemaname = $1 ORDER BY tablename`, s.Schema())
+	require.NoError(t, err)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"audit_events", "audit_heads", "outbox", "outbox_claims", "record_config_items", "record_journal",
+		"record_links", "records", "schema_migrations", "sla_crossings", "sla_timers"}, tables)
 }
 
 func TestMigrateConcurrently(t *testing.T) {
@@ -92,9 +95,14 @@ func TestMigrateConcurrently(t *testing.T) {
 		"SELECT count(*), count(DISTINCT version) FROM "+schema+".schema_migrations").Scan(&rows, &distinct))
 	require.Equal(t, len(postgres.Migrations()), rows)
 	require.Equal(t, rows, distinct)
-	// The schema works for all of them.
-	for _, s := range stores {
-		_, err := s.List(t.Context(), incidentQueryAll)
+	// The schema works for all of them, and they declare a kind at once.
+	for i, s := range stores {
+		wg.Go(func() { errs[i] = s.Declare(t.Context(), ticketSchema()) })
+	}
+	wg.Wait()
+	for i, s := range stores {
+		require.NoError(t, errs[i], "store %d", i)
+		_, err := s.List(t.Context(), record.Query{Kind: ticketKind})
 		require.NoError(t, err)
 	}
 }
@@ -118,25 +126,44 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 func TestUnmigratedSchemaSaysSo(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
-	_, err := s.Get(context.Background(), "inc-1")
+	_, err := s.Get(context.Background(), record.Ref{Kind: ticketKind, ID: "tkt-1"})
 	require.ErrorContains(t, err, "Migrate")
+	require.ErrorContains(t, s.Declare(context.Background(), ticketSchema()), "Migrate")
 }
 
-func TestAuditEventsAreAppendOnly(t *testing.T) {
+// TestDeclareCreatesIndexes checks that Declare creates the number
+// sequence and the indexes and statistics objects of filterable
+// attributes once, and those of attributes added later.
+func TestDeclareCreatesIndexes(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	svc, _ := newService(t, s)
 	ctx := t.Context()
-	_, err := svc.Open(ctx, agent, openInput)
-	require.NoError(t, err)
-	conn := connect(t)
-	for _, stmt := range []string{
-		"UPDATE " + s.Schema() + ".audit_events SET reason = 'covered up'",
-		"DELETE FROM " + s.Schema() + ".audit_events",
-		"TRUNCATE " + s.Schema() + ".audit_events",
-	} {
-		_, err := conn.Exec(ctx, stmt)
-		require.ErrorContains(t, err, "append-only", stmt)
+	objects := func() []string {
+		rows, err := s.Pool().Query(ctx, `SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = $1 AND (c.relname LIKE 'rattr%' OR c.relname LIKE 'records_number%')
+			UNION ALL SELECT x.stxname::text FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace
+			WHERE n.nspname = $1 ORDER BY 1`, s.Schema())
+		require.NoError(t, err)
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return names
 	}
-	require.NoError(t, s.VerifyAuditTrail(ctx))
+	require.Equal(t, []string{"rattr_ticket_cost", "rattr_ticket_site", "records_number_ticket", "rstat_ticket_cost", "rstat_ticket_site"}, objects())
+	require.NoError(t, s.Declare(ctx, ticketSchema()), "declaring again")
+	def := ticketSchema().Def()
+	def.Attributes = append(def.Attributes, record.Attribute{Name: "due", Type: record.AttrTime, Filterable: true},
+		record.Attribute{Name: "vip", Type: record.AttrBool, Filterable: true})
+	require.NoError(t, s.Declare(ctx, record.MustNewSchema(def)))
+	require.Equal(t, []string{"rattr_ticket_cost", "rattr_ticket_due", "rattr_ticket_site", "rattr_ticket_vip", "records_number_ticket",
+		"rstat_ticket_cost", "rstat_ticket_due", "rstat_ticket_site", "rstat_ticket_vip"}, objects())
+	rec := testRecord(1)
+	rec.Attrs["vip"], rec.Attrs["due"], rec.Attrs["cost"] = record.Bool(true), record.Time(t0), record.Int(7)
+	create(t, s, rec)
+	for _, f := range []record.AttrFilter{{Name: "vip", In: []record.Value{record.Bool(true)}},
+		{Name: "due", Min: record.Time(t0), Max: record.Time(t0)}, {Name: "cost", Min: record.Int(-3), Max: record.Int(7)}} {
+		page, err := s.List(ctx, record.Query{Kind: ticketKind, Attrs: []record.AttrFilter{f}})
+		require.NoError(t, err)
+		require.Len(t, page.Records, 1, f.Name)
+	}
+	require.ErrorIs(t, s.Declare(ctx, nil), itsm.ErrValidation)
 }

@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,55 +14,426 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
+	"github.com/itsmkit/itsmkit/storage/internal/sqlrec"
 )
 
-// scanIncident reads one row of queries.selectIncident.
-func scanIncident(row pgx.Row) (*incident.Incident, error) {
+// The read operations, shared by Store, txn and joined: each takes the
+// querier to run on.
+
+// decodeRecord decodes a stored document, with its instants in UTC.
+func decodeRecord(doc []byte) (*record.Record, error) {
+	rec, err := record.ParseDocument(doc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: decode record: %w", err)
+	}
+	rec.OpenedAt, rec.UpdatedAt = utc(rec.OpenedAt), utc(rec.UpdatedAt)
+	rec.ResolvedAt, rec.ClosedAt = utc(rec.ResolvedAt), utc(rec.ClosedAt)
+	return rec, nil
+}
+
+// utc returns t in UTC, and the zero time as it is.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// summaryArrays are the per-timer arrays of a record's SLA summary as the
+// get statement aggregates them, in first-save order.
+type summaryArrays struct {
+	ids, policies, metrics, stages []string
+	kinds                          []int32
+	atRisks, breaches, wakes       []pgtype.Timestamptz
+}
+
+// summary returns the arrays as a record.Summary, nil when there are no
+// timers.
+func (a *summaryArrays) summary() (record.Summary, error) {
+	n := len(a.ids)
+	if n == 0 {
+		return nil, nil
+	}
+	if len(a.policies) != n || len(a.kinds) != n || len(a.metrics) != n || len(a.stages) != n ||
+		len(a.atRisks) != n || len(a.breaches) != n || len(a.wakes) != n {
+		return nil, fmt.Errorf("postgres: SLA summary came back ragged")
+	}
+	out := make(record.Summary, n)
+	for i := range n {
+		ts := record.TimerSummary{ID: a.ids[i], Policy: a.policies[i], PolicyKind: sla.PolicyKind(a.kinds[i]),
+			Metric: sla.Metric(a.metrics[i]), AtRiskAt: fromNullTime(a.atRisks[i]),
+			BreachAt: fromNullTime(a.breaches[i]), NextWakeAt: fromNullTime(a.wakes[i])}
+		if err := ts.Stage.UnmarshalText([]byte(a.stages[i])); err != nil {
+			return nil, fmt.Errorf("postgres: decode stage of timer %s: %w", a.ids[i], err)
+		}
+		out[i] = ts
+	}
+	return out, nil
+}
+
+// scanGet reads one row of the get statement.
+func scanGet(row pgx.Row) (*record.Record, error) {
 	var (
-		inc                             incident.Incident
-		roles, problems, changes        []string
-		impact, urgency, priority       int16
-		state, hold, resolution         string
-		firstResponse, resolved, closed pgtype.Timestamptz
-		opened, updated                 time.Time
-		reopen                          int32
-		jKinds, jAuthors, jTexts        []string
-		jAts                            []time.Time
+		doc []byte
+		a   summaryArrays
 	)
-	err := row.Scan(&inc.ID, &inc.Number, &inc.Title, &inc.Description, &inc.Caller.ID, &inc.Caller.Name, &roles,
-		&inc.Service, &inc.ConfigItem, &inc.Category, &impact, &urgency, &priority, &inc.PriorityOverridden,
-		&state, &hold, &inc.AssignmentGroup, &inc.Assignee, &resolution, &inc.ResolutionNotes,
-		&inc.CancelReason, &opened, &firstResponse, &resolved, &closed, &updated,
-		&reopen, &inc.Major, &inc.ParentID, &inc.Version,
-		&problems, &changes, &jKinds, &jAuthors, &jAts, &jTexts)
+	if err := row.Scan(&doc, &a.ids, &a.policies, &a.kinds, &a.metrics, &a.stages, &a.atRisks, &a.breaches, &a.wakes); err != nil {
+		return nil, err
+	}
+	rec, err := decodeRecord(doc)
 	if err != nil {
 		return nil, err
 	}
-	inc.Caller.Roles = toRoles(roles)
-	inc.Impact, inc.Urgency, inc.Priority = itsm.Impact(impact), itsm.Urgency(urgency), itsm.Priority(priority)
-	inc.State, inc.HoldReason, inc.ResolutionCode = incident.State(state), incident.HoldReason(hold), incident.ResolutionCode(resolution)
-	inc.OpenedAt, inc.UpdatedAt = opened.UTC(), updated.UTC()
-	inc.FirstResponseAt, inc.ResolvedAt, inc.ClosedAt = fromNullTime(firstResponse), fromNullTime(resolved), fromNullTime(closed)
-	inc.ReopenCount = int(reopen)
-	if len(problems) > 0 {
-		inc.ProblemIDs = problems
+	if rec.SLA, err = a.summary(); err != nil {
+		return nil, err
 	}
-	if len(changes) > 0 {
-		inc.ChangeIDs = changes
+	return rec, nil
+}
+
+func (s *Store) get(ctx context.Context, db querier, ref record.Ref) (*record.Record, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
 	}
-	if n := len(jKinds); n > 0 {
-		if len(jAuthors) != n || len(jAts) != n || len(jTexts) != n {
-			return nil, fmt.Errorf("postgres: journal of incident %s came back ragged", inc.ID)
+	rec, err := scanGet(db.QueryRow(ctx, s.q.get, ref.Kind, ref.ID))
+	if err != nil {
+		return nil, mapError(err, ref.Kind, ref.ID)
+	}
+	return rec, nil
+}
+
+func (s *Store) getByNumber(ctx context.Context, db querier, kind, number string) (*record.Record, error) {
+	bad := &itsm.ValidationError{Subject: "record"}
+	if !record.ValidKind(kind) {
+		bad.Add("kind", "%q is not a kind name", kind)
+	}
+	if number == "" || len(number) > record.MaxIDLen {
+		bad.Add("number", "must be 1 to %d bytes", record.MaxIDLen)
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	rec, err := scanGet(db.QueryRow(ctx, s.q.getByNumber, kind, number))
+	if err != nil {
+		return nil, mapError(err, kind, number)
+	}
+	return rec, nil
+}
+
+// queryFunc runs a query; list takes one for its last statement, so that
+// a read-only transaction can commit with it.
+type queryFunc func(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+
+// list runs the List statement on db and then, for a non-empty page, the
+// Summaries statement with last (db.Query when nil).
+func (s *Store) list(ctx context.Context, db querier, q record.Query, last queryFunc) (record.Page, error) {
+	sc, err := s.checkQuery(q)
+	if err != nil {
+		return record.Page{}, err
+	}
+	return s.listChecked(ctx, db, sc, q, last)
+}
+
+// checkQuery returns the schema of q's kind once q passes its CheckQuery.
+func (s *Store) checkQuery(q record.Query) (*record.Schema, error) {
+	sc, err := s.reg.Schema(q.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := sc.CheckQuery(q); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// listChecked is list for a q that passed the CheckQuery of sc.
+func (s *Store) listChecked(ctx context.Context, db querier, sc *record.Schema, q record.Query, last queryFunc) (record.Page, error) {
+	if last == nil {
+		last = db.Query
+	}
+	parts := splitQuery(q)
+	b := &pgx.Batch{}
+	for _, p := range parts {
+		text, args := sqlrec.List(s.q.d, sc, p, recordColumns)
+		b.Queue(s.q.d.fenceTimers(text), args...)
+	}
+	br := db.SendBatch(ctx, b)
+	var recs []*record.Record
+	for range parts {
+		rows, err := br.Query()
+		if err == nil {
+			var docs [][]byte
+			docs, err = pgx.CollectRows(rows, pgx.RowTo[[]byte])
+			for _, doc := range docs {
+				if err != nil {
+					break
+				}
+				var rec *record.Record
+				rec, err = decodeRecord(doc)
+				recs = append(recs, rec)
+			}
 		}
-		inc.Journal = make([]incident.Entry, n)
-		for k := range n {
-			inc.Journal[k] = incident.Entry{Kind: incident.EntryKind(jKinds[k]), Author: jAuthors[k], At: jAts[k].UTC(), Text: jTexts[k]}
+		if err != nil {
+			_ = br.Close()
+			return record.Page{}, mapError(err, "", "")
 		}
 	}
-	return &inc, nil
+	if err := br.Close(); err != nil {
+		return record.Page{}, mapError(err, "", "")
+	}
+	if len(parts) > 1 {
+		// Each part is in q's order; so is their union once sorted.
+		slices.SortFunc(recs, func(a, b *record.Record) int {
+			x, _ := q.Order.Key(a)
+			y, _ := q.Order.Key(b)
+			return cmp.Or(x.Compare(y), strings.Compare(a.ID, b.ID))
+		})
+		recs = recs[:min(len(recs), q.PageSize()+1)]
+	}
+	page := record.NewPage(q, recs)
+	if len(page.Records) == 0 {
+		return page, nil
+	}
+	if err := s.summaries(ctx, last, q.Kind, page.Records); err != nil {
+		return record.Page{}, err
+	}
+	return page, nil
+}
+
+// maxSplit is the most values of one filter splitQuery splits a query by.
+const maxSplit = 8
+
+// splitQuery returns the queries whose results make up q's: q itself, or,
+// when q keeps records in one of several states, state categories or
+// priorities (the first of these that has from 2 to maxSplit values) and
+// has no filter of another indexed column, one query per value. PostgreSQL cannot read the index of such a column in
+// List order for several values at once, so it would walk the List order
+// of the whole kind instead (slow when the values' records lie late in
+// it, as open records do in the opening order); each of the split queries
+// reads its value's index in List order and stops at a page, and their
+// pages merge into q's.
+func splitQuery(q record.Query) []record.Query {
+	if q.Assignee != "" || q.AssignmentGroup != "" || q.Service != "" || q.Category != "" || q.Requester != "" ||
+		q.ConfigItem != "" || !q.Parent.IsZero() || q.Major != nil || len(q.Attrs) > 0 {
+		// Another filter has an index to read in List order, which one
+		// query reads best.
+		return []record.Query{q}
+	}
+	splittable := func(n int) bool { return n >= 2 && n <= maxSplit }
+	switch {
+	case splittable(len(q.StateCategories)):
+		return splitBy(q, q.StateCategories, func(p *record.Query, c itsm.StateCategory) { p.StateCategories = []itsm.StateCategory{c} })
+	case splittable(len(q.States)):
+		return splitBy(q, q.States, func(p *record.Query, st string) { p.States = []string{st} })
+	case splittable(len(q.Priorities)):
+		return splitBy(q, q.Priorities, func(p *record.Query, pr itsm.Priority) { p.Priorities = []itsm.Priority{pr} })
+	}
+	return []record.Query{q}
+}
+
+// splitBy returns one copy of q per distinct value of vals, with set
+// narrowing the copy to the value.
+func splitBy[T comparable](q record.Query, vals []T, set func(p *record.Query, v T)) []record.Query {
+	var parts []record.Query
+	for i, v := range vals {
+		if slices.Index(vals, v) == i {
+			p := q
+			set(&p, v)
+			parts = append(parts, p)
+		}
+	}
+	return parts
+}
+
+// summaries fills the SLA summaries of recs, records of kind, with one
+// statement.
+func (s *Store) summaries(ctx context.Context, query queryFunc, kind string, recs []*record.Record) error {
+	ids := make([]string, len(recs))
+	byID := make(map[string]*record.Record, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+		byID[r.ID] = r
+	}
+	text, args := sqlrec.Summaries(s.q.d, kind, ids)
+	rows, err := query(ctx, text, args...)
+	if err != nil {
+		return mapError(err, "", "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k, id, stage             string
+			ts                       record.TimerSummary
+			pk                       int32
+			metric                   string
+			atRisk, breach, nextWake pgtype.Timestamptz
+		)
+		if err := rows.Scan(&k, &id, &ts.ID, &ts.Policy, &pk, &metric, &stage, &atRisk, &breach, &nextWake); err != nil {
+			return mapError(err, "", "")
+		}
+		ts.PolicyKind, ts.Metric = sla.PolicyKind(pk), sla.Metric(metric)
+		ts.AtRiskAt, ts.BreachAt, ts.NextWakeAt = fromNullTime(atRisk), fromNullTime(breach), fromNullTime(nextWake)
+		if err := ts.Stage.UnmarshalText([]byte(stage)); err != nil {
+			return fmt.Errorf("postgres: decode stage of timer %s of %s/%s: %w", ts.ID, k, id, err)
+		}
+		if r := byID[id]; r != nil {
+			r.SLA = append(r.SLA, ts)
+		}
+	}
+	return mapError(rows.Err(), "", "")
+}
+
+func (s *Store) journal(ctx context.Context, db querier, ref record.Ref) ([]record.Entry, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, s.q.journal, ref.Kind, ref.ID)
+	if err != nil {
+		return nil, mapError(err, "", "")
+	}
+	out := []record.Entry{}
+	var e record.Entry
+	_, err = pgx.ForEachRow(rows, []any{&e.Kind, &e.Author, &e.At, &e.Text}, func() error {
+		e.At = e.At.UTC()
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, mapError(err, "", "")
+	}
+	return out, nil
+}
+
+func (s *Store) links(ctx context.Context, db querier, ref record.Ref) ([]record.Link, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, s.q.links, ref.Kind, ref.ID)
+	if err != nil {
+		return nil, mapError(err, "", "")
+	}
+	out := []record.Link{}
+	var l record.Link
+	_, err = pgx.ForEachRow(rows, []any{&l.Type, &l.From.Kind, &l.From.ID, &l.To.Kind, &l.To.ID, &l.CreatedAt, &l.CreatedBy}, func() error {
+		l.CreatedAt = l.CreatedAt.UTC()
+		out = append(out, l)
+		return nil
+	})
+	if err != nil {
+		return nil, mapError(err, "", "")
+	}
+	return out, nil
+}
+
+// scanTimer reads one row of timerColumns, decoding the timer afresh.
+func scanTimer(row pgx.Row) (record.TimerRecord, error) {
+	var (
+		r                        record.TimerRecord
+		pk                       int32
+		raw                      []byte
+		stage                    string
+		atRisk, breach, nextWake pgtype.Timestamptz
+	)
+	if err := row.Scan(&r.Record.Kind, &r.Record.ID, &r.ID, &pk, &raw, &stage, &atRisk, &breach, &nextWake); err != nil {
+		return r, err
+	}
+	r.PolicyKind = sla.PolicyKind(pk)
+	r.Timer = new(sla.Timer)
+	if err := json.Unmarshal(raw, r.Timer); err != nil {
+		return r, fmt.Errorf("postgres: decode timer %s of %s: %w", r.ID, r.Record, err)
+	}
+	if err := r.Stage.UnmarshalText([]byte(stage)); err != nil {
+		return r, fmt.Errorf("postgres: decode stage of timer %s of %s: %w", r.ID, r.Record, err)
+	}
+	r.AtRiskAt, r.BreachAt, r.NextWakeAt = fromNullTime(atRisk), fromNullTime(breach), fromNullTime(nextWake)
+	return r, nil
+}
+
+func (s *Store) queryTimers(ctx context.Context, db querier, sql string, args ...any) ([]record.TimerRecord, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, mapError(err, "", "")
+	}
+	defer rows.Close()
+	out := []record.TimerRecord{}
+	for rows.Next() {
+		r, err := scanTimer(rows)
+		if err != nil {
+			return nil, mapError(err, "", "")
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(err, "", "")
+	}
+	return out, nil
+}
+
+func (s *Store) timers(ctx context.Context, db querier, ref record.Ref) ([]record.TimerRecord, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	return s.queryTimers(ctx, db, s.q.timers, ref.Kind, ref.ID)
+}
+
+func (s *Store) timersDue(ctx context.Context, db querier, before time.Time, limit int) ([]record.TimerRecord, error) {
+	if limit <= 0 {
+		return []record.TimerRecord{}, nil
+	}
+	return s.queryTimers(ctx, db, s.q.timersDue, before, limit)
+}
+
+// scanEvent reads one row of eventColumns.
+func scanEvent(row pgx.Row) (itsm.Event, error) {
+	var (
+		ev      itsm.Event
+		roles   []string
+		changes []byte
+	)
+	err := row.Scan(&ev.Kind, &ev.RecordID, &ev.Sequence, &ev.Actor.ID, &ev.Actor.Name, &roles, &ev.At, &ev.Action,
+		&ev.From, &ev.To, &changes, &ev.Reason)
+	if err != nil {
+		return ev, err
+	}
+	ev.Actor.Roles = toRoles(roles)
+	ev.At = ev.At.UTC()
+	return ev, decodeChanges(changes, &ev)
+}
+
+// decodeChanges decodes the changes column into ev.Changes, nil when empty.
+func decodeChanges(raw []byte, ev *itsm.Event) error {
+	if err := json.Unmarshal(raw, &ev.Changes); err != nil {
+		return fmt.Errorf("postgres: decode changes of %s %s #%d: %w", ev.Kind, ev.RecordID, ev.Sequence, err)
+	}
+	if len(ev.Changes) == 0 {
+		ev.Changes = nil
+	}
+	return nil
+}
+
+func (s *Store) history(ctx context.Context, db querier, ref record.Ref) ([]itsm.Event, error) {
+	if err := record.CheckRef(ref); err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, s.q.history, ref.Kind, ref.ID)
+	if err != nil {
+		return nil, mapError(err, "", "")
+	}
+	defer rows.Close()
+	out := []itsm.Event{}
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, mapError(err, "", "")
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(err, "", "")
+	}
+	return out, nil
 }
 
 func toRoles(ss []string) []itsm.Role {
@@ -69,14 +443,6 @@ func toRoles(ss []string) []itsm.Role {
 	out := make([]itsm.Role, len(ss))
 	for i, s := range ss {
 		out[i] = itsm.Role(s)
-	}
-	return out
-}
-
-func fromRoles(rs []itsm.Role) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = string(r)
 	}
 	return out
 }
@@ -110,250 +476,73 @@ func fromNullTime(t pgtype.Timestamptz) time.Time {
 	return t.Time.UTC()
 }
 
-// collectIncidents reads every row of rows into a non-nil slice.
-func collectIncidents(rows pgx.Rows) ([]*incident.Incident, error) {
-	defer rows.Close()
-	out := []*incident.Incident{}
-	for rows.Next() {
-		inc, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inc)
-	}
-	return out, rows.Err()
+// outboxPos is a position in ReadOutbox order: the appending transaction's
+// ID and the message ID.
+type outboxPos struct {
+	xid uint64
+	id  int64
 }
 
-func (s *Store) get(ctx context.Context, db querier, id string) (*incident.Incident, error) {
-	inc, err := scanIncident(db.QueryRow(ctx, s.q.getByID, id))
+// String encodes the position as a ReadOutbox cursor.
+func (p outboxPos) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte("x" + strconv.FormatUint(p.xid, 10) + "." + strconv.FormatInt(p.id, 10)))
+}
+
+// parseOutboxCursor returns the position a cursor made by outboxPos.String
+// names, or the start for the empty cursor.
+func parseOutboxCursor(s string) (outboxPos, error) {
+	if s == "" {
+		return outboxPos{}, nil
+	}
+	bad := itsm.NewValidationError("outbox", "after", "%q is not a cursor from a previous page", s)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, mapError(err, incident.Kind, id)
+		return outboxPos{}, bad
 	}
-	return inc, nil
+	x, id, ok := strings.Cut(strings.TrimPrefix(string(raw), "x"), ".")
+	xid, err1 := strconv.ParseUint(x, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	p := outboxPos{xid: xid, id: n}
+	if !ok || err1 != nil || err2 != nil || n < 1 || p.String() != s {
+		return outboxPos{}, bad
+	}
+	return p, nil
 }
 
-func (s *Store) getByNumber(ctx context.Context, db querier, number string) (*incident.Incident, error) {
-	inc, err := scanIncident(db.QueryRow(ctx, s.q.getByNumber, number))
+func (s *Store) readOutbox(ctx context.Context, db querier, after string, limit int) (record.OutboxPage, error) {
+	pos, err := parseOutboxCursor(after)
 	if err != nil {
-		return nil, mapError(err, incident.Kind, number)
+		return record.OutboxPage{}, err
 	}
-	return inc, nil
-}
-
-func (s *Store) queryIncidents(ctx context.Context, db querier, sql string, args ...any) ([]*incident.Incident, error) {
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, mapError(err, "", "")
-	}
-	out, err := collectIncidents(rows)
-	if err != nil {
-		return nil, mapError(err, "", "")
-	}
-	return out, nil
-}
-
-func (s *Store) children(ctx context.Context, db querier, id string) ([]*incident.Incident, error) {
-	return s.queryIncidents(ctx, db, s.q.children, id)
-}
-
-func (s *Store) resolvedBefore(ctx context.Context, db querier, t time.Time, limit int) ([]*incident.Incident, error) {
+	page := record.OutboxPage{Messages: []record.Message{}, Next: after}
 	if limit <= 0 {
-		return []*incident.Incident{}, nil
+		return page, nil
 	}
-	return s.queryIncidents(ctx, db, s.q.resolvedBefore, t, limit)
-}
-
-// listSQL builds the List statement for q and its arguments. Equality
-// filters are written as = rather than = ANY when they hold one value, so
-// that the (column, opened_at, id) indexes also give the order.
-func (s *Store) listSQL(q incident.Query) (string, []any, error) {
+	rows, err := db.Query(ctx, s.q.readOutbox, strconv.FormatUint(pos.xid, 10), pos.id, limit)
+	if err != nil {
+		return record.OutboxPage{}, mapError(err, "", "")
+	}
 	var (
-		where []string
-		args  []any
+		xid string
+		m   record.Message
+		raw []byte
 	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	switch len(q.States) {
-	case 0:
-	case 1:
-		where = append(where, "i.state = "+arg(string(q.States[0])))
-	default:
-		states := make([]string, len(q.States))
-		for k, st := range q.States {
-			states[k] = string(st)
-		}
-		where = append(where, "i.state = ANY("+arg(states)+"::text[])")
-	}
-	switch len(q.Priorities) {
-	case 0:
-	case 1:
-		where = append(where, "i.priority = "+arg(int16(q.Priorities[0])))
-	default:
-		prios := make([]int16, len(q.Priorities))
-		for k, p := range q.Priorities {
-			prios[k] = int16(p)
-		}
-		where = append(where, "i.priority = ANY("+arg(prios)+"::smallint[])")
-	}
-	if q.Assignee != "" {
-		where = append(where, "i.assignee = "+arg(q.Assignee))
-	}
-	if q.AssignmentGroup != "" {
-		where = append(where, "i.assignment_group = "+arg(q.AssignmentGroup))
-	}
-	if q.Service != "" {
-		where = append(where, "i.service = "+arg(q.Service))
-	}
-	if q.Text != "" {
-		p := arg("%" + escapeLike(q.Text) + "%")
-		where = append(where, "(i.number ILIKE "+p+" OR i.title ILIKE "+p+" OR i.description ILIKE "+p+")")
-	}
-	if q.Breached {
-		// TimerRecord.BreachedBy: a breach instant before now.
-		where = append(where, "EXISTS (SELECT 1 FROM {s}.sla_timers t WHERE t.incident_id = i.id AND t.breach_at < "+arg(q.Now)+")")
-	}
-	if q.AtRisk {
-		// TimerRecord.AtRiskBy: running or paused, the last warning at or
-		// before now, and not breached by now.
-		now := arg(q.Now)
-		where = append(where, "EXISTS (SELECT 1 FROM {s}.sla_timers t WHERE t.incident_id = i.id"+
-			" AND t.at_risk_at IS NOT NULL AND t.stage IN ('running', 'paused') AND t.at_risk_at <= "+now+
-			" AND (t.breach_at IS NULL OR t.breach_at >= "+now+"))")
-	}
-	if q.After != "" {
-		c, err := incident.ParseCursor(q.After)
+	_, err = pgx.ForEachRow(rows, []any{&xid, &m.ID, &raw}, func() error {
+		x, err := strconv.ParseUint(xid, 10, 64)
 		if err != nil {
-			return "", nil, err
+			return fmt.Errorf("postgres: outbox message %d: transaction ID %q: %w", m.ID, xid, err)
 		}
-		// The cursor keeps nanoseconds; stored times have microseconds,
-		// and a row at the cursor's own instant is compared by ID.
-		where = append(where, "(i.opened_at, i.id) > ("+arg(c.OpenedAt)+"::timestamptz, "+arg(c.ID)+"::text COLLATE \"C\")")
-	}
-	sql := s.q.selectIncident
-	if len(where) > 0 {
-		sql += "\n WHERE " + strings.Join(where, "\n   AND ")
-	}
-	sql += "\n ORDER BY i.opened_at, i.id LIMIT " + arg(q.PageSize()+1)
-	return s.q.sql(sql), args, nil
-}
-
-// escapeLike escapes the LIKE wildcards (and the escape character) in s.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-func (s *Store) list(ctx context.Context, db querier, q incident.Query) (incident.Page, error) {
-	sql, args, err := s.listSQL(q)
-	if err != nil {
-		return incident.Page{}, err
-	}
-	incs, err := s.queryIncidents(ctx, db, sql, args...)
-	if err != nil {
-		return incident.Page{}, err
-	}
-	return incident.NewPage(q, incs), nil
-}
-
-// scanTimer reads one row of timerColumns, decoding the timer afresh.
-func scanTimer(row pgx.Row) (incident.TimerRecord, error) {
-	var (
-		r                        incident.TimerRecord
-		raw                      []byte
-		stage                    string
-		atRisk, breach, nextWake pgtype.Timestamptz
-	)
-	if err := row.Scan(&r.ID, &r.IncidentID, &raw, &stage, &atRisk, &breach, &nextWake); err != nil {
-		return r, err
-	}
-	r.Timer = new(sla.Timer)
-	if err := json.Unmarshal(raw, r.Timer); err != nil {
-		return r, fmt.Errorf("postgres: decode timer %s of incident %s: %w", r.ID, r.IncidentID, err)
-	}
-	if err := r.Stage.UnmarshalText([]byte(stage)); err != nil {
-		return r, fmt.Errorf("postgres: decode stage of timer %s of incident %s: %w", r.ID, r.IncidentID, err)
-	}
-	r.AtRiskAt, r.BreachAt, r.NextWakeAt = fromNullTime(atRisk), fromNullTime(breach), fromNullTime(nextWake)
-	return r, nil
-}
-
-func (s *Store) queryTimers(ctx context.Context, db querier, sql string, args ...any) ([]incident.TimerRecord, error) {
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, mapError(err, "", "")
-	}
-	defer rows.Close()
-	out := []incident.TimerRecord{}
-	for rows.Next() {
-		r, err := scanTimer(rows)
-		if err != nil {
-			return nil, mapError(err, "", "")
+		var ev itsm.Event
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return fmt.Errorf("postgres: decode outbox message %d: %w", m.ID, err)
 		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, mapError(err, "", "")
-	}
-	return out, nil
-}
-
-func (s *Store) timers(ctx context.Context, db querier, id string) ([]incident.TimerRecord, error) {
-	return s.queryTimers(ctx, db, s.q.timers, id)
-}
-
-func (s *Store) timersDue(ctx context.Context, db querier, before time.Time, limit int) ([]incident.TimerRecord, error) {
-	if limit <= 0 {
-		return []incident.TimerRecord{}, nil
-	}
-	return s.queryTimers(ctx, db, s.q.timersDue, before, limit)
-}
-
-// scanEvent reads one row of eventColumns.
-func scanEvent(row pgx.Row) (itsm.Event, error) {
-	var (
-		ev      itsm.Event
-		roles   []string
-		changes []byte
-		at      time.Time
-	)
-	err := row.Scan(&ev.Kind, &ev.RecordID, &ev.Sequence, &ev.Actor.ID, &ev.Actor.Name, &roles, &at, &ev.Action,
-		&ev.From, &ev.To, &changes, &ev.Reason)
+		ev.At = ev.At.UTC()
+		page.Messages = append(page.Messages, record.Message{ID: m.ID, Event: ev})
+		page.Next = outboxPos{xid: x, id: m.ID}.String()
+		return nil
+	})
 	if err != nil {
-		return ev, err
+		return record.OutboxPage{}, mapError(err, "", "")
 	}
-	ev.Actor.Roles = toRoles(roles)
-	ev.At = at.UTC()
-	return ev, decodeChanges(changes, &ev)
-}
-
-// decodeChanges decodes the changes column into ev.Changes, nil when empty.
-func decodeChanges(raw []byte, ev *itsm.Event) error {
-	if err := json.Unmarshal(raw, &ev.Changes); err != nil {
-		return fmt.Errorf("postgres: decode changes of %s %s #%d: %w", ev.Kind, ev.RecordID, ev.Sequence, err)
-	}
-	if len(ev.Changes) == 0 {
-		ev.Changes = nil
-	}
-	return nil
-}
-
-func (s *Store) history(ctx context.Context, db querier, id string) ([]itsm.Event, error) {
-	rows, err := db.Query(ctx, s.q.history, incident.Kind, id)
-	if err != nil {
-		return nil, mapError(err, "", "")
-	}
-	defer rows.Close()
-	out := []itsm.Event{}
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, mapError(err, "", "")
-		}
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, mapError(err, "", "")
-	}
-	return out, nil
+	return page, nil
 }

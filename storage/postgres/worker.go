@@ -8,23 +8,26 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/storage"
 )
 
-// ProcessDueTimers implements storage.TimerProcessor. In one READ
-// COMMITTED transaction it claims up to limit timers whose NextWakeAt is
-// at or before now, earliest first and then by timer ID and incident ID,
-// with SELECT ... FOR UPDATE SKIP LOCKED, so that concurrent workers (in
-// this process or others) take disjoint timers and none waits for another.
+// ProcessDueTimers implements storage.TimerProcessor for timers of every
+// kind. In one READ COMMITTED transaction it locks up to limit records
+// whose earliest wake-up (the SLA summary's) is at or before now, earliest
+// first (records of the same instant in no particular order), with SELECT
+// ... FOR NO KEY UPDATE SKIP LOCKED, so that concurrent workers (in this
+// process or others) take disjoint records and none waits for another or
+// for a transaction writing a record, and claims up to limit of their due
+// timers, earliest first and then by timer ID, record kind and record ID.
 // For each timer it decodes and binds the timer (see WithCalendars),
-// records every crossing storage.Crossings reports at now in sla_crossings
-// unless it is recorded already for the timer's incident, timer ID, cycle
-// and basis points (INSERT ... ON CONFLICT DO NOTHING), calls hook for each
-// crossing it recorded, in threshold order, and stores the timer's
-// refreshed Stage, AtRiskAt, BreachAt and NextWakeAt
-// (incident.NewTimerRecord at now). It returns how many timers it
-// processed.
+// records every crossing storage.Crossings reports at now in
+// sla_crossings unless it is recorded already for the timer's record,
+// timer ID, cycle and basis points (INSERT ... ON CONFLICT DO NOTHING),
+// calls hook for each crossing it recorded, in threshold order, and
+// stores the timer's refreshed Stage, AtRiskAt, BreachAt and NextWakeAt
+// (record.NewTimerRecord at now); then it brings the SLA summary of each
+// record up to date. It returns how many timers it processed.
 //
 // When hook returns an error, or a timer cannot be decoded or bound, the
 // transaction rolls back, nothing of the pass is kept, and the error is
@@ -49,19 +52,27 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 		return 0, fmt.Errorf("postgres: process timers: %w", err)
 	}
 	refresh := &pgx.Batch{}
+	var touched []record.Ref
 	for _, rec := range due {
 		if err := rec.Timer.Bind(s.cals); err != nil {
-			return 0, fmt.Errorf("postgres: process timer %s of incident %s: %w", rec.ID, rec.IncidentID, err)
+			return 0, fmt.Errorf("postgres: process timer %s of %s: %w", rec.ID, rec.Record, err)
 		}
 		if err := s.recordCrossings(ctx, tx, rec, now, hook); err != nil {
 			return 0, err
 		}
-		fresh := incident.NewTimerRecord(rec.ID, rec.IncidentID, rec.Timer, now)
+		fresh := record.NewTimerRecord(rec.Record, rec.ID, rec.PolicyKind, rec.Timer, now)
 		stage, err := fresh.Stage.MarshalText()
 		if err != nil {
-			return 0, fmt.Errorf("postgres: process timer %s of incident %s: %w", rec.ID, rec.IncidentID, err)
+			return 0, fmt.Errorf("postgres: process timer %s of %s: %w", rec.ID, rec.Record, err)
 		}
-		refresh.Queue(s.q.refreshTimer, rec.IncidentID, rec.ID, string(stage), nullTime(fresh.AtRiskAt), nullTime(fresh.BreachAt), wakeTime(fresh.NextWakeAt))
+		refresh.Queue(s.q.refreshTimer, rec.Record.Kind, rec.Record.ID, rec.ID, string(stage),
+			nullTime(micro(fresh.AtRiskAt)), nullTime(micro(fresh.BreachAt)), wakeTime(fresh.NextWakeAt))
+		if !slices.Contains(touched, rec.Record) {
+			touched = append(touched, rec.Record)
+		}
+	}
+	for _, ref := range touched {
+		refresh.Queue(s.q.refreshSummary, ref.Kind, ref.ID)
 	}
 	if refresh.Len() > 0 {
 		if err := tx.SendBatch(ctx, refresh).Close(); err != nil {
@@ -76,7 +87,7 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int, 
 
 // recordCrossings inserts the crossings of rec at now in one statement and
 // calls hook for those that were not recorded before.
-func (s *Store) recordCrossings(ctx context.Context, tx pgx.Tx, rec incident.TimerRecord, now time.Time, hook storage.CrossingHook) error {
+func (s *Store) recordCrossings(ctx context.Context, tx pgx.Tx, rec record.TimerRecord, now time.Time, hook storage.CrossingHook) error {
 	cs := storage.Crossings(rec, now)
 	if len(cs) == 0 {
 		return nil
@@ -85,24 +96,19 @@ func (s *Store) recordCrossings(ctx context.Context, tx pgx.Tx, rec incident.Tim
 	for i, c := range cs {
 		cycles[i], bps[i], ats[i] = int32(c.Cycle), c.BasisPoints, c.At
 	}
-	rows, err := tx.Query(ctx, s.q.insertCrossings, rec.IncidentID, rec.ID, rec.Timer.Policy(), string(rec.Timer.Metric()),
-		now, cycles, bps, ats)
+	fail := func(err error) error {
+		return fmt.Errorf("postgres: record crossings of timer %s of %s: %w", rec.ID, rec.Record, mapError(err, "", ""))
+	}
+	rows, err := tx.Query(ctx, s.q.insertCrossings, rec.Record.Kind, rec.Record.ID, rec.ID, rec.Timer.Policy(),
+		string(rec.Timer.Metric()), now, cycles, bps, ats)
 	if err != nil {
-		return fmt.Errorf("postgres: record crossings of timer %s of incident %s: %w", rec.ID, rec.IncidentID, mapError(err, "", ""))
+		return fail(err)
 	}
 	type key struct{ cycle, bp int32 }
+	var k key
 	var fresh []key
-	for rows.Next() {
-		var k key
-		if err := rows.Scan(&k.cycle, &k.bp); err != nil {
-			rows.Close()
-			return fmt.Errorf("postgres: record crossings of timer %s of incident %s: %w", rec.ID, rec.IncidentID, mapError(err, "", ""))
-		}
-		fresh = append(fresh, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: record crossings of timer %s of incident %s: %w", rec.ID, rec.IncidentID, mapError(err, "", ""))
+	if _, err := pgx.ForEachRow(rows, []any{&k.cycle, &k.bp}, func() error { fresh = append(fresh, k); return nil }); err != nil {
+		return fail(err)
 	}
 	if hook == nil {
 		return nil

@@ -7,50 +7,44 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
 	"github.com/itsmkit/itsmkit/storage"
 	"github.com/itsmkit/itsmkit/storage/postgres"
-	"github.com/itsmkit/itsmkit/storage/storagetest"
 )
 
-// TestTimerWorker runs the shared worker suite: concurrent
-// ProcessDueTimers passes over a few thousand timers.
-func TestTimerWorker(t *testing.T) {
-	t.Parallel()
-	testURL(t)
-	storagetest.TestTimerWorker(t, func(t *testing.T) storagetest.WorkerStore {
-		return newStore(t, postgres.WithCalendars(storagetest.WorkerCalendars()))
-	})
-}
-
-// TestWorkerWithService runs a storage.Worker over an incident opened by
-// the service: long after opening, both of its timers have crossed 50 %,
-// 75 % and the breach, and each crossing is delivered once however often
-// the worker runs.
-func TestWorkerWithService(t *testing.T) {
+// TestWorkerRefreshesSummaries runs a storage.Worker over a record with
+// two timers: long after they started, each has crossed 50 %, 75 % and
+// the breach, each crossing is delivered once however often the worker
+// runs, and the record's SLA summary shows the breach to List.
+func TestWorkerRefreshesSummaries(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	svc, clock := newService(t, s)
 	ctx := t.Context()
-	inc, err := svc.Open(ctx, agent, openInput)
-	require.NoError(t, err)
-
+	rec := testRecord(1)
+	create(t, s, rec)
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		return tx.PutTimers(ctx, timerOf(t, rec.Ref(), "response"), timerOf(t, rec.Ref(), "resolution"))
+	}))
+	now := t0.Add(time.Minute)
 	var got []storage.Crossing
-	w := &storage.Worker{Processor: s, Clock: clock, BatchSize: 1,
+	w := &storage.Worker{Processor: s, Clock: itsm.ClockFunc(func() time.Time { return now }), BatchSize: 1,
 		Hook: func(_ context.Context, c storage.Crossing) error { got = append(got, c); return nil }}
 	n, err := w.RunOnce(ctx)
 	require.NoError(t, err)
-	require.Zero(t, n, "nothing is due when the incident is opened")
+	require.Zero(t, n, "nothing is due yet")
 
-	clock.Advance(100 * 24 * time.Hour) // past every target
+	now = t0.Add(100 * 24 * time.Hour) // past every target
+	page, err := s.List(ctx, record.Query{Kind: ticketKind, SLA: record.SLAFilter{Breached: true}, Now: now})
+	require.NoError(t, err)
+	require.Len(t, page.Records, 1, "breached by the summary written when the timers were saved")
 	n, err = w.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "both timers were due, in batches of one")
 	require.Len(t, got, 6, "two timers, three thresholds each: %v", got)
 	for _, c := range got {
-		require.Equal(t, inc.ID, c.IncidentID)
+		require.Equal(t, rec.Ref(), c.Record)
 		require.Equal(t, "gold", c.Policy)
 		require.Equal(t, 1, c.Cycle)
 	}
@@ -62,15 +56,21 @@ func TestWorkerWithService(t *testing.T) {
 	var rows int
 	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT count(*) FROM "+s.Schema()+".sla_crossings").Scan(&rows))
 	require.Equal(t, 6, rows)
-	timers, err := s.Timers(ctx, inc.ID)
+	timers, err := s.Timers(ctx, rec.Ref())
 	require.NoError(t, err)
 	for _, r := range timers {
 		require.Equal(t, sla.StageBreached, r.Stage)
 		require.True(t, r.NextWakeAt.IsZero())
 	}
-	page, err := s.List(ctx, incident.Query{Breached: true, Now: clock.Now()})
+	stored, err := s.Get(ctx, rec.Ref())
 	require.NoError(t, err)
-	require.Len(t, page.Incidents, 1)
+	require.Equal(t, sla.StageBreached, stored.SLA[0].Stage)
+	due, err := s.TimersDue(ctx, now, 10)
+	require.NoError(t, err)
+	require.Empty(t, due, "the summary's wake-up is cleared")
+	page, err = s.List(ctx, record.Query{Kind: ticketKind, SLA: record.SLAFilter{Breached: true}, Now: now})
+	require.NoError(t, err)
+	require.Len(t, page.Records, 1)
 }
 
 // TestProcessDueTimersUnknownCalendar checks that a timer whose calendar
@@ -86,22 +86,23 @@ func TestProcessDueTimersUnknownCalendar(t *testing.T) {
 	tm, err := sla.NewTimer(cal, sla.BusinessTime(time.Hour), nil, "silver", sla.MetricResponse, itsm.PriorityModerate)
 	require.NoError(t, err)
 	require.NoError(t, tm.Start(t0))
-	inc := testIncident(1)
-	rec := incident.NewTimerRecord("tmr-1", inc.ID, tm, t0)
-	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
-		if err := tx.Create(ctx, inc); err != nil {
+	rec := testRecord(1)
+	tr := record.NewTimerRecord(rec.Ref(), "tmr-1", sla.KindOLA, tm, t0)
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		if err := tx.Create(ctx, rec); err != nil {
 			return err
 		}
-		return tx.PutTimers(ctx, rec)
+		return tx.PutTimers(ctx, tr)
 	}))
 	hooked := 0
 	n, err := s.ProcessDueTimers(ctx, t0.Add(24*time.Hour), 10, func(context.Context, storage.Crossing) error { hooked++; return nil })
 	require.ErrorIs(t, err, itsm.ErrValidation)
 	require.Zero(t, n)
 	require.Zero(t, hooked)
-	stored, err := s.Timers(ctx, inc.ID)
+	stored, err := s.Timers(ctx, rec.Ref())
 	require.NoError(t, err)
-	require.Equal(t, rec.NextWakeAt, stored[0].NextWakeAt, "the timer is untouched")
+	require.Equal(t, tr.NextWakeAt, stored[0].NextWakeAt, "the timer is untouched")
+	require.Equal(t, sla.KindOLA, stored[0].PolicyKind)
 
 	// With the calendar the same pass succeeds.
 	bound, err := postgres.New(s.Pool(), postgres.WithSchema(s.Schema()), postgres.WithCalendars(sla.Calendars{"weekdays": cal}))
@@ -115,22 +116,26 @@ func TestProcessDueTimersUnknownCalendar(t *testing.T) {
 	require.Zero(t, n, "a limit of 0 processes nothing")
 }
 
-// TestProcessDueTimersSameIDInTwoIncidents checks that two timers with the
-// same ID under two incidents are claimed, recorded and refreshed as two
-// timers: each crossing is recorded for its own incident.
-func TestProcessDueTimersSameIDInTwoIncidents(t *testing.T) {
+// TestProcessDueTimersSameIDInTwoRecords checks that timers with the same
+// ID under two records (of two kinds) are claimed, recorded and refreshed
+// as two timers: each crossing is recorded for its own record.
+func TestProcessDueTimersSameIDInTwoRecords(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
-	x, y := testIncident(1), testIncident(2)
-	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx incident.Tx) error {
-		for _, inc := range []*incident.Incident{x, y} {
-			if err := tx.Create(ctx, inc); err != nil {
+	other := record.MustNewSchema(record.SchemaDef{Kind: "alarm", Prefix: "ALM",
+		States: []record.StateDef{{Name: "raised", Category: itsm.CategoryNew}}})
+	require.NoError(t, s.Declare(ctx, other))
+	x := testRecord(1)
+	y := &record.Record{Header: record.Header{Kind: "alarm", ID: x.ID, Number: "ALM1", State: "raised",
+		StateCategory: itsm.CategoryNew, OpenedAt: t0, UpdatedAt: t0}}
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		for _, rec := range []*record.Record{x, y} {
+			if err := tx.Create(ctx, rec); err != nil {
 				return err
 			}
 		}
-		return tx.PutTimers(ctx, incident.NewTimerRecord("tmr-1", y.ID, mustTimer(t), t0),
-			incident.NewTimerRecord("tmr-1", x.ID, mustTimer(t), t0))
+		return tx.PutTimers(ctx, timerOf(t, x.Ref(), "tmr-1"), timerOf(t, y.Ref(), "tmr-1"))
 	}))
 
 	now := t0.Add(24 * time.Hour) // past the breach
@@ -140,29 +145,23 @@ func TestProcessDueTimersSameIDInTwoIncidents(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Len(t, got, 3, "three thresholds: %v", got)
-	for _, c := range got {
-		require.Equal(t, x.ID, c.IncidentID, "same instant and ID: the incident ID decides")
-	}
 	n, err = s.ProcessDueTimers(ctx, now, 10, hook)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Len(t, got, 6)
-	for _, c := range got[3:] {
-		require.Equal(t, y.ID, c.IncidentID)
+	require.NotEqual(t, got[0].Record, got[3].Record, "one pass for each record")
+	for i, c := range got {
+		require.Equal(t, got[i/3*3].Record, c.Record)
 		require.Equal(t, "tmr-1", c.TimerID)
 	}
 	n, err = s.ProcessDueTimers(ctx, now, 10, hook)
 	require.NoError(t, err)
 	require.Zero(t, n, "both timers were refreshed")
-
-	var rows int
-	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT count(*) FROM "+s.Schema()+".sla_crossings WHERE timer_id = 'tmr-1'").Scan(&rows))
-	require.Equal(t, 6, rows)
-	for _, inc := range []*incident.Incident{x, y} {
-		timers, err := s.Timers(ctx, inc.ID)
+	for _, ref := range []record.Ref{x.Ref(), y.Ref()} {
+		timers, err := s.Timers(ctx, ref)
 		require.NoError(t, err)
 		require.Len(t, timers, 1)
-		require.Equal(t, sla.StageBreached, timers[0].Stage, inc.ID)
-		require.True(t, timers[0].NextWakeAt.IsZero(), inc.ID)
+		require.Equal(t, sla.StageBreached, timers[0].Stage, ref)
+		require.True(t, timers[0].NextWakeAt.IsZero(), ref)
 	}
 }
