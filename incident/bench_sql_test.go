@@ -1,0 +1,97 @@
+package incident_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/itsmkit/itsmkit/incident"
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/storage/postgres"
+	"github.com/itsmkit/itsmkit/storage/sqlite"
+	"github.com/itsmkit/itsmkit/storage/storagetest"
+)
+
+// BenchmarkOpenVsFloor runs the service's Open (a number, the incident, its
+// two SLA timers, its audit event and outbox message, in one transaction)
+// and the least a durable write costs on the same database (one one-row
+// INSERT in its own transaction) alternately, and reports the mean time of
+// each and their ratio (see storagetest.BenchmarkAgainstFloor). On SQLite
+// each runs on its own file, whose write-ahead log is brought to full size
+// first; on PostgreSQL both share the database and pool.
+func BenchmarkOpenVsFloor(b *testing.B) {
+	in := incident.OpenInput{Title: "Mail relay down", Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyHigh}
+	open := func(f *fixture) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := f.svc.Open(ctx, agent, in)
+			return err
+		}
+	}
+	b.Run("store=sqlite", func(b *testing.B) {
+		s, fl := warmSQLite(b), warmSQLite(b)
+		f := newFixture(b, func(testing.TB) record.Store { return s })
+		ctx := b.Context()
+		tx, err := fl.BeginTx(ctx)
+		require.NoError(b, err)
+		_, err = tx.ExecContext(ctx, "CREATE TABLE floor (id INTEGER PRIMARY KEY, title TEXT NOT NULL)")
+		require.NoError(b, err)
+		require.NoError(b, tx.Commit())
+		floor := func(ctx context.Context) error {
+			tx, err := fl.BeginTx(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO floor (title) VALUES (?)", in.Title); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		}
+		storagetest.BenchmarkAgainstFloor(b, open(f), floor)
+	})
+	b.Run("store=postgres", func(b *testing.B) {
+		s := postgresStore(b).(*postgres.Store)
+		f := newFixture(b, func(testing.TB) record.Store { return s })
+		ctx := b.Context()
+		table := s.Schema() + ".floor"
+		_, err := s.Pool().Exec(ctx, "CREATE TABLE "+table+" (id text PRIMARY KEY, title text NOT NULL)")
+		require.NoError(b, err)
+		n := 0
+		floor := func(ctx context.Context) error {
+			n++
+			tx, err := s.Pool().Begin(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (id, title) VALUES ($1, $2)", strconv.Itoa(n), in.Title); err != nil {
+				_ = tx.Rollback(ctx)
+				return err
+			}
+			return tx.Commit(ctx)
+		}
+		storagetest.BenchmarkAgainstFloor(b, open(f), floor)
+	})
+}
+
+// warmSQLite opens a store on a new file and brings its write-ahead log
+// to full size: until a log has wrapped once, every commit lengthens the
+// file and its sync costs more, which would favour whichever side writes
+// fewer pages.
+func warmSQLite(b *testing.B) *sqlite.Store {
+	s := sqliteStore(b).(*sqlite.Store)
+	ctx := b.Context()
+	tx, err := s.BeginTx(ctx)
+	require.NoError(b, err)
+	_, err = tx.ExecContext(ctx, "CREATE TABLE warm (b BLOB NOT NULL)")
+	require.NoError(b, err)
+	_, err = tx.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO warm SELECT zeroblob(3000) FROM n`, sqlite.DefaultAutoCheckpoint+100)
+	require.NoError(b, err)
+	_, err = tx.ExecContext(ctx, "DROP TABLE warm")
+	require.NoError(b, err)
+	require.NoError(b, tx.Commit())
+	return s
+}
