@@ -100,6 +100,28 @@ func (s *Service) reread(ctx context.Context, tx record.Reader, id string) (*Inc
 	return s.fill(ctx, tx, inc)
 }
 
+// stored returns the incident just created as a store returns it, without
+// a read: through its document and back, with the SLA summary of its
+// timers (record.NewTimerRecord keeps derived instants to the store's
+// precision). A new incident has no journal or links.
+func (c *change) stored() (*Incident, error) {
+	rec, err := c.inc.Record()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := rec.Document()
+	if err != nil {
+		return nil, err
+	}
+	if rec, err = record.ParseDocument(doc); err != nil {
+		return nil, err
+	}
+	for _, r := range c.timers {
+		rec.SLA = append(rec.SLA, r.Summary())
+	}
+	return FromRecord(rec)
+}
+
 // fill reads the journal and links of inc.
 func (s *Service) fill(ctx context.Context, r record.Reader, inc *Incident) (*Incident, error) {
 	var err error

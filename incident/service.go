@@ -201,7 +201,7 @@ func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*In
 		if err := c.commit("open", ""); err != nil {
 			return err
 		}
-		out, err = s.reread(ctx, tx, inc.ID)
+		out, err = c.stored()
 		return err
 	})
 	if err != nil {

@@ -44,20 +44,43 @@ type TimerRecord struct {
 // with Stage, AtRiskAt, BreachAt and NextWakeAt derived from the status
 // of t's current cycle at now: AtRiskAt is the instant of the last
 // warning threshold, BreachAt that of the breach threshold (each zero
-// while unknown), NextWakeAt the status's NextWake. Call it again after
-// every event, or the derived fields go stale. t must have its calendar
-// bound (sla.Timer.Status panics otherwise).
+// while unknown), NextWakeAt the status's NextWake. The derived instants
+// are in UTC to the microsecond, the precision of the SQL stores, so that
+// every store keeps them alike: AtRiskAt and BreachAt are truncated,
+// NextWakeAt is rounded up (a wake-up at that instant finds the threshold
+// crossed, never just short of it). Call it again after every event, or
+// the derived fields go stale. t must have its calendar bound
+// (sla.Timer.Status panics otherwise).
 func NewTimerRecord(rec Ref, id string, kind sla.PolicyKind, t *sla.Timer, now time.Time) TimerRecord {
 	st := t.Status(now)
-	r := TimerRecord{Record: rec, ID: id, Timer: t, PolicyKind: kind, Stage: st.Stage, NextWakeAt: st.NextWake}
+	r := TimerRecord{Record: rec, ID: id, Timer: t, PolicyKind: kind, Stage: st.Stage, NextWakeAt: ceilMicro(st.NextWake)}
 	for _, th := range st.Thresholds[:st.NumThresholds] {
 		if th.Breach() {
-			r.BreachAt = th.At
+			r.BreachAt = floorMicro(th.At)
 		} else {
-			r.AtRiskAt = th.At
+			r.AtRiskAt = floorMicro(th.At)
 		}
 	}
 	return r
+}
+
+// floorMicro returns t in UTC truncated to the microsecond; the zero time
+// stays zero.
+func floorMicro(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// ceilMicro returns t in UTC rounded up to the microsecond; the zero time
+// stays zero.
+func ceilMicro(t time.Time) time.Time {
+	f := floorMicro(t)
+	if f.Before(t) {
+		f = f.Add(time.Microsecond)
+	}
+	return f
 }
 
 // Summary returns the timer's derived fields without its history; Policy

@@ -49,7 +49,7 @@ func TestNewTimerRecord(t *testing.T) {
 			name:   "running past the last warning",
 			events: func(tm *sla.Timer) error { return tm.Start(t0) },
 			now:    h(3.5), stage: sla.StageRunning,
-			atRisk: h(3), breach: h(4), next: h(4).Add(time.Nanosecond),
+			atRisk: h(3), breach: h(4), next: h(4).Add(time.Microsecond), // one nanosecond after the breach, rounded up
 			atRiskAtNow: true,
 		},
 		{

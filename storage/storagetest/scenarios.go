@@ -186,9 +186,9 @@ func readGoldenTimer(t *testing.T, ctx context.Context, store record.Store, ref 
 	d.eq("id", r.ID, saved.ID)
 	d.eq("policy_kind", r.PolicyKind, saved.PolicyKind)
 	d.eq("stage", r.Stage, saved.Stage)
-	d.roundedInstant("at_risk_at", r.AtRiskAt, saved.AtRiskAt)
-	d.roundedInstant("breach_at", r.BreachAt, saved.BreachAt)
-	d.roundedInstant("next_wake_at", r.NextWakeAt, saved.NextWakeAt)
+	d.sameInstant("at_risk_at", r.AtRiskAt, saved.AtRiskAt)
+	d.sameInstant("breach_at", r.BreachAt, saved.BreachAt)
+	d.sameInstant("next_wake_at", r.NextWakeAt, saved.NextWakeAt)
 	if r.Timer == nil {
 		d.add("timer: got nil")
 	} else {
@@ -234,10 +234,27 @@ func derivedDiffs(want goldenStatus, r record.TimerRecord) []string {
 			atRisk = th.At
 		}
 	}
-	d.instant("at_risk_at", r.AtRiskAt, atRisk)
-	d.instant("breach_at", r.BreachAt, breach)
-	d.instant("next_wake_at", r.NextWakeAt, want.NextWake)
+	// NewTimerRecord keeps derived instants to the microsecond: the
+	// warning and breach instants truncated, the wake-up rounded up.
+	d.instant("at_risk_at", r.AtRiskAt, micro(atRisk, false))
+	d.instant("breach_at", r.BreachAt, micro(breach, false))
+	d.instant("next_wake_at", r.NextWakeAt, micro(want.NextWake, true))
 	return d
+}
+
+// micro returns the RFC 3339 instant s truncated to the microsecond, or
+// rounded up when up is set; "" and malformed text are returned as they
+// are, for instant to report.
+func micro(s string, up bool) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	f := t.Truncate(time.Microsecond)
+	if up && f.Before(t) {
+		f = f.Add(time.Microsecond)
+	}
+	return f.Format(time.RFC3339Nano)
 }
 
 // summaryDiffs compares a stored SLA summary with the one derived.
@@ -248,9 +265,9 @@ func summaryDiffs(got, want record.TimerSummary) []string {
 	d.eq("policy_kind", got.PolicyKind, want.PolicyKind)
 	d.eq("metric", got.Metric, want.Metric)
 	d.eq("stage", got.Stage, want.Stage)
-	d.roundedInstant("at_risk_at", got.AtRiskAt, want.AtRiskAt)
-	d.roundedInstant("breach_at", got.BreachAt, want.BreachAt)
-	d.roundedInstant("next_wake_at", got.NextWakeAt, want.NextWakeAt)
+	d.sameInstant("at_risk_at", got.AtRiskAt, want.AtRiskAt)
+	d.sameInstant("breach_at", got.BreachAt, want.BreachAt)
+	d.sameInstant("next_wake_at", got.NextWakeAt, want.NextWakeAt)
 	return d
 }
 
@@ -347,13 +364,10 @@ func (d *goldenDiff) instant(field string, got time.Time, want string) {
 	}
 }
 
-// roundedInstant compares a stored instant with the one saved: both zero,
-// or less than a microsecond apart (stores may keep instants rounded to
-// the microsecond, down or up).
-func (d *goldenDiff) roundedInstant(field string, got, want time.Time) {
-	switch {
-	case got.IsZero() && want.IsZero():
-	case got.IsZero() || want.IsZero() || got.Sub(want).Abs() >= time.Microsecond:
+// sameInstant compares a stored instant with the one saved: derived
+// instants are whole microseconds, so every store keeps them exactly.
+func (d *goldenDiff) sameInstant(field string, got, want time.Time) {
+	if !got.Equal(want) {
 		d.add("%s: got %s, want %s", field, fmtInstant(got), fmtInstant(want))
 	}
 }
