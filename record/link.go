@@ -80,7 +80,14 @@ func (l Link) Other(ref Ref) (Ref, bool) {
 // 9999 and a creator of 1 to MaxIDLen bytes. It returns one
 // *itsm.ValidationError naming each problem as "[i].field" (type,
 // from.kind, from.id, to.kind, to.id, to, created_at, created_by), or nil.
-func CheckLinks(links []Link) error {
+func CheckLinks(links []Link) error { return checkLinks(links, true) }
+
+// CheckLinkKeys checks what removing links needs: CheckLinks without the
+// creation time and creator, which a removal does not name. Stores call it
+// in RemoveLinks.
+func CheckLinkKeys(links []Link) error { return checkLinks(links, false) }
+
+func checkLinks(links []Link, created bool) error {
 	v := &itsm.ValidationError{Subject: "links"}
 	for i, l := range links {
 		at := "[" + strconv.Itoa(i) + "]."
@@ -103,6 +110,9 @@ func CheckLinks(links []Link) error {
 		}
 		if l.From == l.To {
 			v.Add(at+"to", "a record cannot link to itself")
+		}
+		if !created {
+			continue
 		}
 		if l.CreatedAt.IsZero() {
 			v.Add(at+"created_at", "must be set")

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/itsmkit/itsmkit/itsm"
 )
 
 func TestLinkTypes(t *testing.T) {
@@ -109,4 +111,18 @@ func TestCheckLinks(t *testing.T) {
 		}, fieldsOf(t, err))
 		require.Contains(t, err.Error(), "invalid links")
 	})
+}
+
+func TestCheckLinkKeys(t *testing.T) {
+	t.Parallel()
+	a, b := Ref{Kind: "incident", ID: "1"}, Ref{Kind: "problem", ID: "2"}
+	require.NoError(t, CheckLinkKeys([]Link{{Type: CausedBy.Name, From: a, To: b}}), "a removal names no creation")
+	require.Error(t, CheckLinks([]Link{{Type: CausedBy.Name, From: a, To: b}}))
+	err := CheckLinkKeys([]Link{{Type: "Bad", From: a, To: a}, {Type: ChildOf.Name, From: Ref{}, To: b}})
+	var ve *itsm.ValidationError
+	require.ErrorAs(t, err, &ve)
+	for _, f := range []string{"[0].type", "[0].to", "[1].type", "[1].from.kind", "[1].from.id"} {
+		require.True(t, ve.Has(f), f)
+	}
+	require.False(t, ve.Has("[0].created_at"))
 }

@@ -1,6 +1,8 @@
 package record
 
 import (
+	"encoding/base64"
+	"strconv"
 	"time"
 
 	"github.com/itsmkit/itsmkit/itsm"
@@ -61,4 +63,25 @@ func CheckClaim(consumer string, now time.Time, lease time.Duration, limit int) 
 		v.Add("limit", "must be positive")
 	}
 	return v.Err()
+}
+
+// IDCursor returns the ReadOutbox cursor after message id, for stores
+// whose messages commit in ID order (one writer at a time).
+func IDCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
+}
+
+// ParseIDCursor returns the message ID a cursor made by IDCursor names,
+// and 0 for the empty cursor (the start). Anything else is an
+// *itsm.ValidationError for field "after".
+func ParseIDCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	id, perr := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || perr != nil || id < 1 || IDCursor(id) != s {
+		return 0, itsm.NewValidationError("outbox", "after", "%q is not an outbox cursor", s)
+	}
+	return id, nil
 }

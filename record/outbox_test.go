@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/itsmkit/itsmkit/itsm"
 )
 
 func TestCheckClaim(t *testing.T) {
@@ -43,5 +45,23 @@ func TestCheckClaim(t *testing.T) {
 			require.Equal(t, tc.fields, fieldsOf(t, err))
 			require.Contains(t, err.Error(), "invalid outbox claim")
 		})
+	}
+}
+
+func TestIDCursor(t *testing.T) {
+	t.Parallel()
+	for _, id := range []int64{1, 42, 1 << 62} {
+		got, err := ParseIDCursor(IDCursor(id))
+		require.NoError(t, err)
+		require.Equal(t, id, got)
+	}
+	got, err := ParseIDCursor("")
+	require.NoError(t, err)
+	require.Zero(t, got)
+	for _, bad := range []string{"!!", IDCursor(0), IDCursor(-3), "MDE", "eA"} {
+		_, err := ParseIDCursor(bad)
+		var ve *itsm.ValidationError
+		require.ErrorAs(t, err, &ve, bad)
+		require.True(t, ve.Has("after"), bad)
 	}
 }

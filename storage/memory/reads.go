@@ -2,11 +2,9 @@ package memory
 
 import (
 	"cmp"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/itsmkit/itsmkit/itsm"
@@ -167,7 +165,7 @@ func (v view) history(ref record.Ref) ([]itsm.Event, error) {
 }
 
 func (v view) readOutbox(after string, limit int) (record.OutboxPage, error) {
-	last, err := parseOutboxCursor(after)
+	last, err := record.ParseIDCursor(after)
 	if err != nil {
 		return record.OutboxPage{}, err
 	}
@@ -180,29 +178,11 @@ func (v view) readOutbox(after string, limit int) (record.OutboxPage, error) {
 		return len(page.Messages) < limit
 	})
 	if n := len(page.Messages); n > 0 {
-		page.Next = outboxCursor(page.Messages[n-1].ID)
+		page.Next = record.IDCursor(page.Messages[n-1].ID)
 	}
 	return page, nil
 }
 
-// outboxCursor returns the ReadOutbox cursor after message id.
-func outboxCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
-}
-
-// parseOutboxCursor returns the message ID a cursor made by outboxCursor
-// names, or 0 for the empty cursor.
-func parseOutboxCursor(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	id, err2 := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil || err2 != nil || id < 1 || outboxCursor(id) != s {
-		return 0, itsm.NewValidationError("outbox", "after", "%q is not a cursor from a previous page", s)
-	}
-	return id, nil
-}
 
 // decodeAll returns the records of rows with freshly decoded timers, in a
 // new, non-nil slice.

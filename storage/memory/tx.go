@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -303,25 +302,7 @@ func keyOfLink(l record.Link) linkKey { return linkKey{typ: l.Type, from: l.From
 // removed.
 func (t *tx) RemoveLinks(ctx context.Context, links ...record.Link) error {
 	return t.use(ctx, func(v view) error {
-		bad := &itsm.ValidationError{Subject: "links"}
-		for i, l := range links {
-			at := "[" + strconv.Itoa(i) + "]."
-			if !record.ValidKind(l.Type) {
-				bad.Add(at+"type", "%q is not a link type name", l.Type)
-			}
-			for _, end := range []struct {
-				name string
-				ref  record.Ref
-			}{{"from", l.From}, {"to", l.To}} {
-				if !record.ValidKind(end.ref.Kind) {
-					bad.Add(at+end.name+".kind", "%q is not a kind name", end.ref.Kind)
-				}
-				if end.ref.ID == "" || len(end.ref.ID) > record.MaxIDLen {
-					bad.Add(at+end.name+".id", "must be 1 to %d bytes", record.MaxIDLen)
-				}
-			}
-		}
-		if err := bad.Err(); err != nil {
+		if err := record.CheckLinkKeys(links); err != nil {
 			return err
 		}
 		stored := make([]*linkItem, len(links))

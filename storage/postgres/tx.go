@@ -633,25 +633,7 @@ func (a *linkArrays) keys() []any {
 // call names twice, is an *itsm.NotFoundError (Kind "link"); then none is
 // removed and the transaction stays usable.
 func (t *txn) RemoveLinks(ctx context.Context, links ...record.Link) error {
-	bad := &itsm.ValidationError{Subject: "links"}
-	for i, l := range links {
-		at := "[" + strconv.Itoa(i) + "]."
-		if !record.ValidKind(l.Type) {
-			bad.Add(at+"type", "%q is not a link type name", l.Type)
-		}
-		for _, end := range []struct {
-			name string
-			ref  record.Ref
-		}{{"from", l.From}, {"to", l.To}} {
-			if !record.ValidKind(end.ref.Kind) {
-				bad.Add(at+end.name+".kind", "%q is not a kind name", end.ref.Kind)
-			}
-			if end.ref.ID == "" || len(end.ref.ID) > record.MaxIDLen {
-				bad.Add(at+end.name+".id", "must be 1 to %d bytes", record.MaxIDLen)
-			}
-		}
-	}
-	if err := bad.Err(); err != nil {
+	if err := record.CheckLinkKeys(links); err != nil {
 		return err
 	}
 	if len(links) == 0 {

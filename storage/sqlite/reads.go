@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -423,27 +421,9 @@ func (r reader) History(ctx context.Context, ref record.Ref) ([]itsm.Event, erro
 	return out, nil
 }
 
-// outboxCursor encodes the ID of the last message read.
-func outboxCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
-}
-
-// parseOutboxCursor decodes what outboxCursor made; "" is the start.
-func parseOutboxCursor(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	id, perr := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil || perr != nil || id < 1 || outboxCursor(id) != s {
-		return 0, itsm.NewValidationError("outbox", "after", "%q is not an outbox cursor", s)
-	}
-	return id, nil
-}
-
 // ReadOutbox implements record.Reader.
 func (r reader) ReadOutbox(ctx context.Context, after string, limit int) (record.OutboxPage, error) {
-	last, err := parseOutboxCursor(after)
+	last, err := record.ParseIDCursor(after)
 	if err != nil {
 		return record.OutboxPage{}, err
 	}
@@ -456,7 +436,7 @@ func (r reader) ReadOutbox(ctx context.Context, after string, limit int) (record
 		return record.OutboxPage{}, err
 	}
 	if n := len(page.Messages); n > 0 {
-		page.Next = outboxCursor(page.Messages[n-1].ID)
+		page.Next = record.IDCursor(page.Messages[n-1].ID)
 	}
 	return page, nil
 }

@@ -371,7 +371,7 @@ func (t *tx) RemoveLinks(ctx context.Context, links ...record.Link) error {
 	if err := t.check(ctx); err != nil {
 		return err
 	}
-	if err := checkLinkKeys(links); err != nil {
+	if err := record.CheckLinkKeys(links); err != nil {
 		return err
 	}
 	return t.atomic(ctx, len(links) > 1, func() error {
@@ -389,16 +389,6 @@ func (t *tx) RemoveLinks(ctx context.Context, links ...record.Link) error {
 		}
 		return nil
 	})
-}
-
-// checkLinkKeys checks what RemoveLinks needs of links: CheckLinks without
-// the creation time and creator, which a removal does not name.
-func checkLinkKeys(links []record.Link) error {
-	keyed := make([]record.Link, len(links))
-	for i, l := range links {
-		keyed[i] = record.Link{Type: l.Type, From: l.From, To: l.To, CreatedAt: time.Unix(1, 0), CreatedBy: "-"}
-	}
-	return record.CheckLinks(keyed)
 }
 
 // missingRecord returns an *itsm.NotFoundError for the first of refs that
