@@ -183,7 +183,6 @@ func (v view) readOutbox(after string, limit int) (record.OutboxPage, error) {
 	return page, nil
 }
 
-
 // decodeAll returns the records of rows with freshly decoded timers, in a
 // new, non-nil slice.
 func decodeAll(rows []*timerRow) ([]record.TimerRecord, error) {
