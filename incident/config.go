@@ -50,7 +50,8 @@ func DefaultPermissions() itsm.Permissions {
 // offering; Policies is a fixed set.
 type PolicySelector interface {
 	// Select returns the policies that apply to inc, which is being
-	// opened; it may return none.
+	// opened or was just edited (Service.Edit selects again when a field
+	// the selection may read changes); it may return none.
 	Select(ctx context.Context, inc *Incident) ([]*sla.Policy, error)
 	// Policy returns the policy with id, used to retarget and reset the
 	// timers of an existing incident; an unknown id is an error matching
