@@ -68,6 +68,13 @@ func (dialect) TextFilter(arg func(any) string, text string) string {
 	return "(r.number ILIKE " + p + " OR r.title ILIKE " + p + " OR r.description ILIKE " + p + ")"
 }
 
+// Unindexed returns col: the planner weighs indexes by statistics.
+func (dialect) Unindexed(col string) string { return col }
+
+// TimersByKey returns the schema's sla_timers aliased alias: the planner
+// probes its primary key by statistics.
+func (d dialect) TimersByKey(alias string) string { return d.Table("sla_timers") + " " + alias }
+
 // CursorID compares the cursor's ID in the "C" collation of the ID
 // columns.
 func (dialect) CursorID(p string) string { return p + `::text COLLATE "C"` }

@@ -40,7 +40,9 @@ type queries struct {
 	lockHeads        string
 	appendEvents     string
 	appendEvents1    string
+	appendEvents1New string
 	updateHead       string
+	insertHead       string
 	claim            string
 	ack              string
 	claimDue         string
@@ -78,22 +80,14 @@ const recordValues = `kind, id, number, title, description, state, state_categor
 	opened_at, updated_at, resolved_at, closed_at, version, doc`
 
 // createCheckSQL looks for a record of the kind ($1) with the ID ($2) or
-// the number ($3) and, when there is none, locks the record's audit head
-// (creating it when missing). It returns whether one was found and the
-// head.
+// the number ($3), and for an audit head of the ID. It returns whether a
+// record was found and whether a head was.
 //
-// The two probes are separate so that each reads its unique index, whatever
+// The probes are separate so that each reads its unique index, whatever
 // plan the statement is given.
-const createCheckSQL = `WITH taken AS (
-	SELECT EXISTS (SELECT 1 FROM {s}.records WHERE kind = $1 AND id = $2)
-	    OR EXISTS (SELECT 1 FROM {s}.records WHERE kind = $1 AND number = $3) AS taken
-), head AS (
-	INSERT INTO {s}.audit_heads AS h (kind, record_id, sequence)
-	SELECT $1, $2, 0 FROM taken WHERE NOT taken.taken
-	ON CONFLICT (kind, record_id) DO UPDATE SET sequence = h.sequence
-	RETURNING h.sequence, h.hash
-)
-SELECT (SELECT taken FROM taken), (SELECT sequence FROM head), (SELECT hash FROM head)`
+const createCheckSQL = `SELECT EXISTS (SELECT 1 FROM {s}.records WHERE kind = $1 AND id = $2)
+    OR EXISTS (SELECT 1 FROM {s}.records WHERE kind = $1 AND number = $3),
+       EXISTS (SELECT 1 FROM {s}.audit_heads WHERE kind = $1 AND record_id = $2)`
 
 // createSQL inserts the record ($1..$24) with its SLA summary ($25..$27);
 // createCISQL its configuration items ($28) too.
@@ -128,16 +122,25 @@ SELECT kind, record_id, sequence, message::json FROM e ORDER BY n`
 // putTimersSQL saves the timers of a PutTimers call ($1..$11), inserted
 // in the call's order (which gives new timers their seq); a timer already
 // stored under the same record and ID is replaced in place. The foreign
-// key refuses a timer of a record that is not stored.
-const putTimersSQL = `INSERT INTO {s}.sla_timers AS t (kind, record_id, id, policy, policy_kind, metric, timer, stage, at_risk_at, breach_at, next_wake_at)
-SELECT r.kind, r.record_id, r.id, r.policy, r.policy_kind, r.metric, r.timer::json, r.stage, r.at_risk_at, r.breach_at, r.next_wake_at
+// key refuses a timer of a record that is not stored. Each timer takes
+// its record's opening instant from {opened}: putTimersOpened reads the
+// stored record; createTimers and createCITimers, which insert the record
+// in the same statement, put its RETURNING row there.
+const putTimersSQL = `INSERT INTO {s}.sla_timers AS t (kind, record_id, id, policy, policy_kind, metric, timer, stage, at_risk_at, breach_at, next_wake_at, opened_at)
+SELECT r.kind, r.record_id, r.id, r.policy, r.policy_kind, r.metric, r.timer::json, r.stage, r.at_risk_at, r.breach_at, r.next_wake_at, {opened}
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::text[],
               $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
        WITH ORDINALITY AS r(kind, record_id, id, policy, policy_kind, metric, timer, stage, at_risk_at, breach_at, next_wake_at, n)
  ORDER BY r.n
 ON CONFLICT (kind, record_id, id) DO UPDATE SET policy = excluded.policy, policy_kind = excluded.policy_kind,
 	metric = excluded.metric, timer = excluded.timer, stage = excluded.stage, at_risk_at = excluded.at_risk_at,
-	breach_at = excluded.breach_at, next_wake_at = excluded.next_wake_at`
+	breach_at = excluded.breach_at, next_wake_at = excluded.next_wake_at, opened_at = excluded.opened_at`
+
+// putTimersOpened is the {opened} of putTimersSQL for stored records.
+const putTimersOpened = "(SELECT o.opened_at FROM {s}.records o WHERE o.kind = r.kind AND o.id = r.record_id)"
+
+// putTimersFrom returns putTimersSQL with opened for {opened}.
+func putTimersFrom(opened string) string { return strings.Replace(putTimersSQL, "{opened}", opened, 1) }
 
 // shiftParams returns sql with each placeholder $n renumbered $n+by.
 func shiftParams(sql string, by int) string {
@@ -298,20 +301,20 @@ func newQueries(schema string) queries {
 			RETURNING 1
 		)
 		SELECT (SELECT n FROM missing), (SELECT count(*) FROM del), (SELECT count(*) FROM l)`),
-		putTimers: x(putTimersSQL),
+		putTimers: x(putTimersFrom(putTimersOpened)),
 		// createTimers and createCITimers are create and createCI with
 		// the first PutTimers of the record ($28.. or $29..): its timers
 		// go with the record in one statement (their foreign key is
 		// checked once the statement has inserted both).
 		createTimers: x(`WITH ins AS (` + createSQL + `
-	RETURNING 1
-) ` + shiftParams(putTimersSQL, 27)),
+	RETURNING opened_at
+) ` + shiftParams(putTimersFrom("(SELECT ins.opened_at FROM ins)"), 27)),
 		createCITimers: x(`WITH ins AS (` + createSQL + `
 	RETURNING kind, id, opened_at
 ), ci AS (
 	INSERT INTO {s}.record_config_items (kind, record_id, config_item, opened_at)
 	SELECT ins.kind, ins.id, c.item, ins.opened_at FROM ins, unnest($28::text[]) AS c(item)
-) ` + shiftParams(putTimersSQL, 28)),
+) ` + shiftParams(putTimersFrom("(SELECT ins.opened_at FROM ins)"), 28)),
 		refreshSummary: sqlrec.RefreshSummary(d),
 		// Lock the stored ones of the records ($1 kinds, $2 IDs) in key
 		// order and return them.
@@ -332,8 +335,16 @@ func newQueries(schema string) queries {
 		appendEvents1: x(strings.Replace(appendEventsSQL, "%s", `, hd AS (
 			UPDATE {s}.audit_heads SET sequence = $18, hash = $19 WHERE kind = $16 AND record_id = $17
 		)`, 1)),
+		// appendEvents1New is appendEvents1 for a record created in the
+		// transaction, whose head has no row yet.
+		appendEvents1New: x(strings.Replace(appendEventsSQL, "%s", `, hd AS (
+			INSERT INTO {s}.audit_heads (kind, record_id, sequence, hash) VALUES ($16, $17, $18, $19)
+		)`, 1)),
 		// updateHead moves a head the transaction holds locked.
 		updateHead: x(`UPDATE {s}.audit_heads SET sequence = $3, hash = $4 WHERE kind = $1 AND record_id = $2`),
+		// insertHead stores the first head of a record created in the
+		// transaction.
+		insertHead: x(`INSERT INTO {s}.audit_heads (kind, record_id, sequence, hash) VALUES ($1, $2, $3, $4)`),
 		// claim leases up to $4 messages to consumer $1 at $2 until $3:
 		// the oldest that it has not acknowledged and that no instance of
 		// it holds a live lease on. The upsert takes each message only

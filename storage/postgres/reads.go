@@ -216,9 +216,9 @@ const maxSplit = 8
 // pages merge into q's.
 func splitQuery(q record.Query) []record.Query {
 	if q.Assignee != "" || q.AssignmentGroup != "" || q.Service != "" || q.Category != "" || q.Requester != "" ||
-		q.ConfigItem != "" || !q.Parent.IsZero() || q.Major != nil || len(q.Attrs) > 0 {
+		q.ConfigItem != "" || !q.Parent.IsZero() || q.Major != nil || len(q.Attrs) > 0 || sqlrec.FromTimers(q) {
 		// Another filter has an index to read in List order, which one
-		// query reads best.
+		// query reads best; so do the SLA filters that read the timers.
 		return []record.Query{q}
 	}
 	splittable := func(n int) bool { return n >= 2 && n <= maxSplit }

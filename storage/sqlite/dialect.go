@@ -60,6 +60,17 @@ func (dialect) TextFilter(arg func(any) string, text string) string {
 		containsFoldFunc + "(r.description, " + p + "))"
 }
 
+// Unindexed returns "+col": SQLite uses no index for a term on an
+// expression, and unary plus leaves the value as it is.
+func (dialect) Unindexed(col string) string { return "+" + col }
+
+// TimersByKey names the index of sla_timers' UNIQUE (kind, record_id,
+// id) constraint (migrations/0002_records.sql): without statistics,
+// SQLite may prefer a covering index led by kind alone.
+func (dialect) TimersByKey(alias string) string {
+	return "sla_timers " + alias + " INDEXED BY sqlite_autoindex_sla_timers_1"
+}
+
 // CursorID returns p: IDs compare by bytes (SQLite's BINARY collation),
 // as record.Cursor does.
 func (dialect) CursorID(p string) string { return p }

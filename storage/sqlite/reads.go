@@ -205,7 +205,7 @@ type listRow struct {
 // q, and once per part after a split. Distinct values of one filter
 // select disjoint records, so the merge needs no deduplication.
 func splitQuery(s *record.Schema, q record.Query) []record.Query {
-	if q.Order != record.ByOpened || servedElsewhere(s, q) {
+	if q.Order != record.ByOpened || servedElsewhere(s, q) || sqlrec.FromTimers(q) {
 		return []record.Query{q}
 	}
 	switch {

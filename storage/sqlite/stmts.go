@@ -109,21 +109,25 @@ var (
 // service saves one or two at a time.
 const maxTimersPerPut = 4
 
-// timerPutCols is the number of values of one timer in sqlPutTimers.
-const timerPutCols = 11
+// timerPutCols is the number of values of one timer in sqlPutTimers:
+// the eleven columns, then the record's kind and ID again for its opening
+// instant.
+const timerPutCols = 13
 
 // sqlPutTimers[n] saves n timers (1 ≤ n ≤ maxTimersPerPut) in one
 // statement: an upsert by record and ID that keeps a replaced timer's
-// seq.
+// seq. Each timer takes its record's opening instant (NULL for a record
+// that is not stored, which the trigger sla_timers_record_exists refuses
+// first).
 var sqlPutTimers = func() []string {
 	out := make([]string, maxTimersPerPut+1)
-	row := "(" + placeholders(timerPutCols) + ")"
+	row := "(" + placeholders(timerPutCols-2) + ", (SELECT opened_at FROM records WHERE kind = ? AND id = ?))"
 	for n := 1; n <= maxTimersPerPut; n++ {
-		out[n] = "INSERT INTO sla_timers (kind, record_id, id, policy, policy_kind, metric, timer, stage, at_risk_at, breach_at, next_wake_at) VALUES " +
+		out[n] = "INSERT INTO sla_timers (kind, record_id, id, policy, policy_kind, metric, timer, stage, at_risk_at, breach_at, next_wake_at, opened_at) VALUES " +
 			strings.Repeat(row+", ", n-1) + row + `
 		ON CONFLICT (kind, record_id, id) DO UPDATE SET policy = excluded.policy, policy_kind = excluded.policy_kind,
 		metric = excluded.metric, timer = excluded.timer, stage = excluded.stage, at_risk_at = excluded.at_risk_at,
-		breach_at = excluded.breach_at, next_wake_at = excluded.next_wake_at`
+		breach_at = excluded.breach_at, next_wake_at = excluded.next_wake_at, opened_at = excluded.opened_at`
 	}
 	return out
 }()

@@ -449,7 +449,8 @@ func (t *tx) PutTimers(ctx context.Context, timers ...record.TimerRecord) error 
 			return fmt.Errorf("sqlite: encode timer %s of %s: %w", r.ID, r.Record, err)
 		}
 		args = append(args, r.Record.Kind, r.Record.ID, r.ID, r.Timer.Policy(), int64(r.PolicyKind), string(r.Timer.Metric()),
-			string(enc), string(stage), nullMicro(r.AtRiskAt), nullMicro(r.BreachAt), ceilMicro(r.NextWakeAt))
+			string(enc), string(stage), nullMicro(r.AtRiskAt), nullMicro(r.BreachAt), ceilMicro(r.NextWakeAt),
+			r.Record.Kind, r.Record.ID)
 		if len(args) == maxTimersPerPut*timerPutCols {
 			batches, args = append(batches, args), make([]any, 0, maxTimersPerPut*timerPutCols)
 		}

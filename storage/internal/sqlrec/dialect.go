@@ -33,6 +33,17 @@ type Dialect interface {
 	// record.ContainsFold does, adding its arguments with arg (which
 	// returns the placeholder).
 	TextFilter(arg func(any) string, text string) string
+	// Unindexed returns an expression equal to the column expression col
+	// that no index serves, so that a condition on it filters the rows an
+	// index found without choosing that index: "+col" for SQLite, whose
+	// planner has no statistics, col itself for PostgreSQL, whose planner
+	// weighs indexes by them.
+	Unindexed(col string) string
+	// TimersByKey returns the FROM item of sla_timers aliased alias for
+	// a probe of one record's timers, read through the timers' key
+	// (kind, record_id, id) only: SQLite names the index, PostgreSQL
+	// needs no hint.
+	TimersByKey(alias string) string
 	// CursorID returns how to compare the cursor's ID argument p with an
 	// ID column, such as p itself or a cast to the ID columns' collation.
 	CursorID(p string) string

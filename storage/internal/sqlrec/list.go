@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/sla"
 )
 
 // builder collects the arguments of one statement.
@@ -47,6 +48,9 @@ var orderColumn = [...]string{record.ByOpened: "opened_at", record.ByResolved: "
 // records with such an instant) before they look at the timers.
 func List(d Dialect, s *record.Schema, q record.Query, columns string) (string, []any) {
 	b := &builder{d: d}
+	if FromTimers(q) {
+		return b.timerList(s, q, columns), b.args
+	}
 	ord := orderColumn[q.Order]
 	byCI := q.ConfigItem != "" && q.Order == record.ByOpened
 	var where []string
@@ -62,6 +66,43 @@ func List(d Dialect, s *record.Schema, q record.Query, columns string) (string, 
 	if q.Order != record.ByOpened {
 		where = append(where, "r."+ord+" IS NOT NULL")
 	}
+	where = append(where, b.recordConditions(s, q, true)...)
+	if q.ConfigItem != "" && !byCI {
+		where = append(where, "EXISTS (SELECT 1 FROM "+d.Table("record_config_items")+
+			" c WHERE c.kind = r.kind AND c.record_id = r.id AND c.config_item = "+b.arg(q.ConfigItem)+")")
+	}
+	if !q.SLA.IsZero() {
+		where = append(where, slaConditions(b, q)...)
+	}
+	if q.Text != "" {
+		where = append(where, d.TextFilter(b.arg, q.Text))
+	}
+	orderBy := "r." + ord + ", r.id"
+	if byCI {
+		orderBy = "c.opened_at, c.record_id"
+	}
+	if q.After != "" {
+		c, _ := record.ParseCursor(q.After)
+		// The cursor keeps nanoseconds; stored instants have microseconds,
+		// and a row at the cursor's own instant is compared by ID.
+		cols := "r." + ord + ", r.id"
+		if byCI {
+			cols = "c.opened_at, c.record_id"
+		}
+		where = append(where, "("+cols+") > ("+b.arg(d.Time(c.At))+", "+d.CursorID(b.arg(c.ID))+")")
+	}
+	sql := "SELECT " + columns + " FROM " + from + " WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY " + orderBy + " LIMIT " + strconv.Itoa(q.PageSize()+1)
+	return sql, b.args
+}
+
+// recordConditions returns the conditions of q's filters on the record
+// aliased r other than the kind, the order, the configuration item, the
+// SLA filter, the text and the cursor, and without the Opened range
+// unless withOpened (timerArm puts it on the timers' copy, so that SQLite
+// finds the record by key rather than through another index with it).
+func (b *builder) recordConditions(s *record.Schema, q record.Query, withOpened bool) []string {
+	var where []string
 	if len(q.States) > 0 {
 		where = append(where, b.in("r.state", anys(q.States)))
 	}
@@ -87,67 +128,44 @@ func List(d Dialect, s *record.Schema, q record.Query, columns string) (string, 
 			where = append(where, "r."+f.col+" = "+b.arg(f.val), "r."+f.col+" <> ''")
 		}
 	}
-	if q.ConfigItem != "" && !byCI {
-		where = append(where, "EXISTS (SELECT 1 FROM "+d.Table("record_config_items")+
-			" c WHERE c.kind = r.kind AND c.record_id = r.id AND c.config_item = "+b.arg(q.ConfigItem)+")")
-	}
 	if !q.Parent.IsZero() {
 		where = append(where, "r.parent_kind = "+b.arg(q.Parent.Kind), "r.parent_id = "+b.arg(q.Parent.ID), "r.parent_id <> ''")
 	}
 	if q.Major != nil {
-		where = append(where, "r.major = "+b.arg(d.Bool(*q.Major)))
+		where = append(where, "r.major = "+b.arg(b.d.Bool(*q.Major)))
 	}
 	for _, r := range []struct {
 		col string
 		r   record.Range
 	}{{"opened_at", q.Opened}, {"resolved_at", q.Resolved}, {"closed_at", q.Closed}} {
+		if r.col == "opened_at" && !withOpened {
+			continue
+		}
 		if !r.r.From.IsZero() {
-			where = append(where, "r."+r.col+" >= "+b.arg(d.Time(r.r.From)))
+			where = append(where, "r."+r.col+" >= "+b.arg(b.d.Time(r.r.From)))
 		}
 		if !r.r.To.IsZero() {
-			where = append(where, "r."+r.col+" < "+b.arg(d.Time(r.r.To)))
+			where = append(where, "r."+r.col+" < "+b.arg(b.d.Time(r.r.To)))
 		}
 	}
 	for _, f := range q.Attrs {
 		a, _ := s.Attribute(f.Name)
-		expr := d.AttrExpr("r.doc", a)
+		expr := b.d.AttrExpr("r.doc", a)
 		if len(f.In) > 0 {
 			vals := make([]any, len(f.In))
 			for i, v := range f.In {
-				vals[i] = d.AttrArg(a, v)
+				vals[i] = b.d.AttrArg(a, v)
 			}
 			where = append(where, b.in(expr, vals))
 		}
 		if !f.Min.IsZero() {
-			where = append(where, expr+" >= "+b.arg(d.AttrArg(a, f.Min)))
+			where = append(where, expr+" >= "+b.arg(b.d.AttrArg(a, f.Min)))
 		}
 		if !f.Max.IsZero() {
-			where = append(where, expr+" <= "+b.arg(d.AttrArg(a, f.Max)))
+			where = append(where, expr+" <= "+b.arg(b.d.AttrArg(a, f.Max)))
 		}
 	}
-	if !q.SLA.IsZero() {
-		where = append(where, slaConditions(b, q)...)
-	}
-	if q.Text != "" {
-		where = append(where, d.TextFilter(b.arg, q.Text))
-	}
-	orderBy := "r." + ord + ", r.id"
-	if byCI {
-		orderBy = "c.opened_at, c.record_id"
-	}
-	if q.After != "" {
-		c, _ := record.ParseCursor(q.After)
-		// The cursor keeps nanoseconds; stored instants have microseconds,
-		// and a row at the cursor's own instant is compared by ID.
-		cols := "r." + ord + ", r.id"
-		if byCI {
-			cols = "c.opened_at, c.record_id"
-		}
-		where = append(where, "("+cols+") > ("+b.arg(d.Time(c.At))+", "+d.CursorID(b.arg(c.ID))+")")
-	}
-	sql := "SELECT " + columns + " FROM " + from + " WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY " + orderBy + " LIMIT " + strconv.Itoa(q.PageSize()+1)
-	return sql, b.args
+	return where
 }
 
 // slaConditions returns the conditions of q.SLA: first a condition on the
@@ -228,4 +246,178 @@ func RefreshSummary(d Dialect) string {
 		"(SELECT min(t.next_wake_at), min(t.breach_at), min(CASE WHEN t.stage IN ('running', 'paused') THEN t.at_risk_at END) " +
 		"FROM " + d.Table("sla_timers") + " t WHERE t.kind = " + d.Param(1) + " AND t.record_id = " + d.Param(2) + ") " +
 		"WHERE kind = " + d.Param(1) + " AND id = " + d.Param(2)
+}
+
+// Timer phases, the sla_timers column phase that the migrations define:
+// a timer's status by its stored values just before its next wake-up
+// (next_wake_at minus one microsecond, or for ever after when it has
+// none).
+const (
+	phaseOK       = "0" // neither at risk nor breached then
+	phaseAtRisk   = "1" // TimerSummary.AtRiskBy then
+	phaseBreached = "2" // TimerSummary.BreachedBy then
+)
+
+// FromTimers reports whether List reads q from the SLA timers rather
+// than from the records: in opened order, without a ConfigItem filter
+// (whose own index reads in that order), for the at-risk filter and for
+// a filter narrowed by Metric or PolicyKinds. The un-narrowed breached
+// filter is decided by the records' summary columns alone. Such a query
+// is one statement whatever its filters on several values: adapters
+// that split queries per value do not split it.
+func FromTimers(q record.Query) bool {
+	f := q.SLA
+	return q.Order == record.ByOpened && q.ConfigItem == "" &&
+		(f.AtRisk || f.Metric != "" || len(f.PolicyKinds) > 0)
+}
+
+// timerList is List for a query that FromTimers accepts. The SLA filter
+// becomes one or more arms, each a set of conditions on a timer that
+// together select exactly the timers the filter looks for; each arm reads
+// timers joined to their records in List order (the timers' copy of
+// opened_at, then record_id) through an index of sla_timers, applies the
+// record filters, and stops after a page. A record appears once per arm:
+// a timer is skipped when an earlier timer (seq) of its record meets the
+// arm too. Several arms are merged with UNION, in List order, and the
+// page's records read by key.
+//
+// The arms rest on the timers' phase (see the migrations): with neither
+// flag, one arm reads the metric's index (or, without a metric, one arm
+// per policy kind reads that kind's index). For AtRisk (running or
+// paused, at_risk_at at or before now, breach_at unset or not before
+// now), the arms are the timers of phase at risk (an index in List order
+// of that phase only), those of phase ok whose warning passed (a wake-up
+// not yet handled) and those of phase breached whose breach is not before
+// now (now in the past), each with the exact condition. For Breached
+// (breach_at before now) narrowed by Metric or PolicyKinds, the arms are
+// the timers of phase breached and those of the other phases whose
+// breach passed. The phases split the timers, so the arms together hold
+// every timer that meets the filter, whatever the phase values and now;
+// the phase only makes the last arms small when now is about the present.
+func (b *builder) timerList(s *record.Schema, q record.Query, columns string) string {
+	f := q.SLA
+	now := func() string { return b.arg(b.d.Time(q.Now)) }
+	// narrow returns the Metric and PolicyKinds conditions; ix tells
+	// whether they are to choose the index.
+	narrow := func(c col, ix bool) []string {
+		var out []string
+		if f.Metric != "" {
+			out = append(out, c.of("metric", ix)+" = "+b.arg(string(f.Metric)))
+		}
+		if len(f.PolicyKinds) > 0 {
+			out = append(out, b.in(c.of("policy_kind", ix), policyKinds(f.PolicyKinds)))
+		}
+		return out
+	}
+	// Each arm names, of its conditions, the columns of the index it is
+	// to read (c.ix) and lets the others only filter (c.no), so that
+	// SQLite, which has no statistics, reads that index.
+	var arms []func(c col) []string
+	switch {
+	case f.AtRisk:
+		risk := func(c col, phase string, atRiskIx, breachIx bool) []string {
+			return append([]string{c.ix("phase") + " = " + phase, c.ix("stage") + " IN ('running', 'paused')",
+				c.of("at_risk_at", atRiskIx) + " <= " + now(),
+				"(" + c.of("breach_at", breachIx) + " IS NULL OR " + c.of("breach_at", breachIx) + " >= " + now() + ")"},
+				narrow(c, false)...)
+		}
+		arms = append(arms,
+			func(c col) []string { return risk(c, phaseAtRisk, false, false) },
+			func(c col) []string { return risk(c, phaseOK, true, false) },
+			func(c col) []string {
+				return append(risk(c, phaseBreached, false, false), c.ix("breach_at")+" >= "+now())
+			})
+	case f.Breached:
+		arms = append(arms,
+			func(c col) []string {
+				return append([]string{c.ix("phase") + " = " + phaseBreached, c.no("breach_at") + " < " + now()}, narrow(c, true)...)
+			},
+			func(c col) []string {
+				return append([]string{c.ix("phase") + " < " + phaseBreached, c.ix("breach_at") + " < " + now()}, narrow(c, false)...)
+			})
+	case f.Metric == "":
+		// One arm per policy kind, each in the order of its index.
+		seen := map[sla.PolicyKind]bool{}
+		for _, k := range f.PolicyKinds {
+			if !seen[k] {
+				seen[k] = true
+				arms = append(arms, func(c col) []string { return []string{c.ix("policy_kind") + " = " + b.arg(int64(k))} })
+			}
+		}
+	default:
+		arms = append(arms, func(c col) []string { return narrow(c, true) })
+	}
+	limit := " LIMIT " + strconv.Itoa(q.PageSize()+1)
+	if len(arms) == 1 {
+		return b.timerArm(s, q, arms[0], columns) + limit
+	}
+	parts := make([]string, len(arms))
+	for i, arm := range arms {
+		parts[i] = "SELECT o, i FROM (" + b.timerArm(s, q, arm, "t.opened_at AS o, t.record_id AS i") + limit + ") a" + strconv.Itoa(i+1)
+	}
+	return "SELECT " + columns + " FROM (" + strings.Join(parts, " UNION ") + " ORDER BY o, i" + limit + ") k JOIN " +
+		b.d.Table("records") + " r ON r.kind = '" + s.Kind() + "' AND r.id = k.i ORDER BY k.o, k.i" + limit
+}
+
+// col names the columns of one alias of sla_timers in the conditions of
+// a timerList arm.
+type col struct {
+	d     Dialect
+	alias string
+	// index is false for the alias of the NOT EXISTS probe, which is to
+	// read the timers of one record by key and no other index.
+	index bool
+}
+
+// ix returns the column name for a condition that may choose an index.
+func (c col) ix(name string) string { return c.of(name, true) }
+
+// no returns the column for a condition that only filters.
+func (c col) no(name string) string { return c.of(name, false) }
+
+// of is ix when ix is true and no otherwise.
+func (c col) of(name string, ix bool) string {
+	if ix && c.index {
+		return c.alias + "." + name
+	}
+	return c.d.Unindexed(c.alias + "." + name)
+}
+
+// timerArm returns the statement of one arm of timerList without its
+// LIMIT: the timers t that meet the arm's conditions and are the first
+// of their record to (seq, probed through the timers' key), joined to their records r that meet q's other filters,
+// after q's cursor, in List order. The records are joined with CROSS
+// JOIN, which SQLite reads in the order written (the timers' index first)
+// and PostgreSQL plans as any join.
+func (b *builder) timerArm(s *record.Schema, q record.Query, arm func(c col) []string, columns string) string {
+	kindLit := "'" + s.Kind() + "'"
+	timers := b.d.Table("sla_timers")
+	where := append([]string{"t.kind = " + kindLit}, arm(col{d: b.d, alias: "t", index: true})...)
+	if !q.Opened.From.IsZero() {
+		where = append(where, "t.opened_at >= "+b.arg(b.d.Time(q.Opened.From)))
+	}
+	if !q.Opened.To.IsZero() {
+		where = append(where, "t.opened_at < "+b.arg(b.d.Time(q.Opened.To)))
+	}
+	if q.After != "" {
+		c, _ := record.ParseCursor(q.After)
+		where = append(where, "(t.opened_at, t.record_id) > ("+b.arg(b.d.Time(c.At))+", "+b.d.CursorID(b.arg(c.ID))+")")
+	}
+	where = append(where, "NOT EXISTS (SELECT 1 FROM "+b.d.TimersByKey("u")+" WHERE u.kind = t.kind AND u.record_id = t.record_id AND u.seq < t.seq AND "+
+		strings.Join(arm(col{d: b.d, alias: "u"}), " AND ")+")")
+	where = append(where, "r.kind = "+kindLit, "r.id = t.record_id")
+	where = append(where, b.recordConditions(s, q, false)...)
+	if q.Text != "" {
+		where = append(where, b.d.TextFilter(b.arg, q.Text))
+	}
+	return "SELECT " + columns + " FROM " + timers + " t CROSS JOIN " + b.d.Table("records") + " r WHERE " +
+		strings.Join(where, " AND ") + " ORDER BY t.opened_at, t.record_id"
+}
+
+func policyKinds(ks []sla.PolicyKind) []any {
+	out := make([]any, len(ks))
+	for i, k := range ks {
+		out[i] = int64(k)
+	}
+	return out
 }
