@@ -114,8 +114,9 @@
 //     Create and Update hold it already.
 //   - AppendEvents locks the audit heads of its records (in key order), so
 //     sequences have no gaps or duplicates and each hash chains to the
-//     previous event; Create and Update lock their record's head in the
-//     statement they send anyway.
+//     previous event; Update locks its record's head in the statement it
+//     sends anyway, and a record Create makes has no head until its first
+//     AppendEvents inserts one with the events.
 //   - PutTimers relies on the foreign key from sla_timers to records. When
 //     the transaction holds every record of the call (it created or
 //     updated them), the timers are known to be stored and the write is

@@ -42,6 +42,10 @@ type txn struct {
 	// lock lasts until the transaction ends and only this transaction's
 	// AppendEvents changes them, so the cached values stay true.
 	heads map[record.Ref]storageHead
+	// newHeads holds the heads in heads that have no row yet: those of
+	// records this transaction creates, whose first AppendEvents inserts
+	// the row instead of updating it.
+	newHeads map[record.Ref]bool
 	// unsent holds the records Create has queued in pending and not sent
 	// yet, so that PutTimers can write their SLA summary with them.
 	unsent map[record.Ref]*unsentRecord
@@ -101,13 +105,24 @@ func (t *txn) hold(ref record.Ref) {
 	t.held[ref] = true
 }
 
-// lockedHead remembers a head the transaction holds locked; the caller
-// holds mu.
+// lockedHead remembers a head the transaction holds locked, whose row
+// exists or is queued in pending; the caller holds mu.
 func (t *txn) lockedHead(ref record.Ref, h storageHead) {
 	if t.heads == nil {
 		t.heads = make(map[record.Ref]storageHead)
 	}
 	t.heads[ref] = h
+	delete(t.newHeads, ref)
+}
+
+// newHead remembers the empty head of a record the transaction creates,
+// which has no row yet; the caller holds mu.
+func (t *txn) newHead(ref record.Ref) {
+	t.lockedHead(ref, storageHead{})
+	if t.newHeads == nil {
+		t.newHeads = make(map[record.Ref]bool)
+	}
+	t.newHeads[ref] = true
 }
 
 // end closes the transaction to further use and returns the deferred
@@ -337,14 +352,19 @@ func docProblem(doc []byte) string {
 // in the transaction) is an error matching itsm.ErrConflict. Either
 // leaves the transaction usable. rec.SLA is ignored.
 //
-// Create looks for the ID and number and locks the record's audit head
-// (so that the AppendEvents that follows costs no round trip) in one
-// statement, and defers the INSERT of the record and its configuration
+// Create looks for the ID and number (and for an audit head of the ID) in
+// one statement, and defers the INSERT of the record and its configuration
 // items to the next statement or COMMIT, so that the SLA summary of timers
 // the transaction saves meanwhile is written with the record rather than
 // by a second write of its row. Should another transaction store the same
 // ID or number between the two, the deferred INSERT fails, the
 // transaction does not commit, and the error matches itsm.ErrConflict.
+//
+// A new record has no audit head: the first AppendEvents for it inserts
+// the head's row with its events, so that neither needs a round trip.
+// (Should another transaction append events under the record's ID
+// meanwhile, which only events for records not stored do, the INSERT of
+// the head fails and so does the transaction.)
 func (t *txn) Create(ctx context.Context, rec *record.Record) error {
 	r, err := t.newRow(rec, 1)
 	if err != nil {
@@ -356,18 +376,21 @@ func (t *txn) Create(ctx context.Context, rec *record.Record) error {
 	}
 	ref := rec.Ref()
 	return t.use(ctx, func(db querier) error {
-		var (
-			taken bool
-			seq   *int64
-			hash  []byte
-		)
-		if err := db.QueryRow(ctx, t.s.q.createCheck, ref.Kind, ref.ID, rec.Number).Scan(&taken, &seq, &hash); err != nil {
+		var taken, headed bool
+		if err := db.QueryRow(ctx, t.s.q.createCheck, ref.Kind, ref.ID, rec.Number).Scan(&taken, &headed); err != nil {
 			return mapError(err, ref.Kind, ref.ID)
 		}
-		if taken || seq == nil {
+		if taken {
 			return fmt.Errorf("postgres: %s or number %s already exists: %w", ref, rec.Number, itsm.ErrConflict)
 		}
-		t.lockedHead(ref, storageHead{seq: *seq, hash: hash})
+		if _, ok := t.heads[ref]; headed && !ok {
+			// Events were appended for the ID before the record existed.
+			if err := t.lockHeads(ctx, db, []record.Ref{ref}); err != nil {
+				return err
+			}
+		} else if !ok {
+			t.newHead(ref)
+		}
 		t.hold(ref)
 		if t.pending == nil {
 			t.pending = &pgx.Batch{}
@@ -941,15 +964,21 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 		args := []any{a.kinds, a.recordIDs, a.seqs, a.actorIDs, a.actorNames, a.roles, a.ats, a.actions,
 			a.froms, a.tos, a.changes, a.reasons, a.prevs, a.hashes, a.messages}
 		if len(keys) == 1 {
-			h := heads[keys[0]]
-			p.Queue(t.s.q.appendEvents1, append(args, keys[0].Kind, keys[0].ID, h.seq, h.hash)...)
+			h, text := heads[keys[0]], t.s.q.appendEvents1
+			if t.newHeads[keys[0]] {
+				text = t.s.q.appendEvents1New
+			}
+			p.Queue(text, append(args, keys[0].Kind, keys[0].ID, h.seq, h.hash)...)
 			t.lockedHead(keys[0], h)
 			return
 		}
 		p.Queue(t.s.q.appendEvents, args...)
 		for _, k := range keys {
-			h := heads[k]
-			p.Queue(t.s.q.updateHead, k.Kind, k.ID, h.seq, h.hash)
+			h, text := heads[k], t.s.q.updateHead
+			if t.newHeads[k] {
+				text = t.s.q.insertHead
+			}
+			p.Queue(text, k.Kind, k.ID, h.seq, h.hash)
 			t.lockedHead(k, h)
 		}
 	})
