@@ -68,11 +68,15 @@ func (dialect) TextFilter(arg func(any) string, text string) string {
 	return "(r.number ILIKE " + p + " OR r.title ILIKE " + p + " OR r.description ILIKE " + p + ")"
 }
 
-// Unindexed returns col: the planner weighs indexes by statistics.
-func (dialect) Unindexed(col string) string { return col }
+// Unindexed returns coalesce(col, col), equal to col, NULL included,
+// and of its type, but an expression no index of the column serves, so
+// that each arm of an SLA filter reads the index it names whatever the
+// statistics say of the others.
+func (dialect) Unindexed(col string) string { return "coalesce(" + col + ", " + col + ")" }
 
-// TimersByKey returns the schema's sla_timers aliased alias: the planner
-// probes its primary key by statistics.
+// TimersByKey returns the schema's sla_timers aliased alias: with every
+// other condition of the probe Unindexed, the planner reads its primary
+// key.
 func (d dialect) TimersByKey(alias string) string { return d.Table("sla_timers") + " " + alias }
 
 // CursorID compares the cursor's ID in the "C" collation of the ID

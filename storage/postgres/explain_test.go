@@ -117,7 +117,7 @@ func loadRecords(t *testing.T, s *postgres.Store, n int) planLoad {
 			int64(1), string(doc), nextWake, breach, sumAtRisk})
 		ciRows = append(ciRows, []any{rec.Kind, rec.ID, rec.ConfigItems[0], rec.OpenedAt})
 		timerRows = append(timerRows, []any{rec.Kind, rec.ID, "gold/resolution", "gold", int32(k % 3), string(sla.MetricResolution),
-			`{}`, stage, atRisk, breach, nextWake})
+			`{}`, stage, atRisk, breach, nextWake, rec.OpenedAt})
 	}
 	for k := range n {
 		add(schema.Kind(), k)
@@ -135,7 +135,7 @@ func loadRecords(t *testing.T, s *postgres.Store, n int) planLoad {
 		"opened_at", "updated_at", "resolved_at", "closed_at", "version", "doc", "sla_wake_at", "sla_breach_at", "sla_at_risk_at"}, recRows)
 	copyRows("record_config_items", []string{"kind", "record_id", "config_item", "opened_at"}, ciRows)
 	copyRows("sla_timers", []string{"kind", "record_id", "id", "policy", "policy_kind", "metric", "timer", "stage",
-		"at_risk_at", "breach_at", "next_wake_at"}, timerRows)
+		"at_risk_at", "breach_at", "next_wake_at", "opened_at"}, timerRows)
 	_, err := s.Pool().Exec(ctx, "ANALYZE "+sc+".records, "+sc+".record_config_items, "+sc+".sla_timers")
 	require.NoError(t, err)
 	return load
@@ -211,10 +211,18 @@ func TestListUsesIndexes(t *testing.T) {
 		// With 1 % of records breached, walking the list order of the
 		// records that have a breach instant finds a page soonest.
 		{"Breached", record.Query{SLA: record.SLAFilter{Breached: true}, Now: load.now}, []string{"records_sla_breach_idx"}},
+		// The SLA filters on timers read the timers in List order, each
+		// arm of the filter through its own index.
 		{"BreachedByMetric", record.Query{SLA: record.SLAFilter{Breached: true, Metric: sla.MetricResolution}, Now: load.now},
-			[]string{"records_sla_breach_idx", "sla_timers_pkey"}},
-		{"AtRisk", record.Query{SLA: record.SLAFilter{AtRisk: true}, Now: load.now}, []string{"records_sla_at_risk_idx", "sla_timers_pkey"}},
-		{"PolicyKind", record.Query{SLA: record.SLAFilter{PolicyKinds: []sla.PolicyKind{sla.KindUC}}}, []string{"sla_timers_pkey"}},
+			[]string{"sla_timers_breached_idx", "sla_timers_breach_passed_idx"}},
+		{"AtRisk", record.Query{SLA: record.SLAFilter{AtRisk: true}, Now: load.now},
+			[]string{"sla_timers_at_risk_idx", "sla_timers_risk_passed_idx", "sla_timers_breach_ahead_idx"}},
+		{"AtRiskByMetric", record.Query{SLA: record.SLAFilter{AtRisk: true, Metric: sla.MetricResolution}, Now: load.now},
+			[]string{"sla_timers_at_risk_idx", "sla_timers_risk_passed_idx", "sla_timers_breach_ahead_idx"}},
+		{"Metric", record.Query{SLA: record.SLAFilter{Metric: sla.MetricResolution}}, []string{"sla_timers_metric_idx"}},
+		{"PolicyKind", record.Query{SLA: record.SLAFilter{PolicyKinds: []sla.PolicyKind{sla.KindUC}}}, []string{"sla_timers_policy_kind_idx"}},
+		{"PolicyKinds", record.Query{SLA: record.SLAFilter{PolicyKinds: []sla.PolicyKind{sla.KindOLA, sla.KindUC}}},
+			[]string{"sla_timers_policy_kind_idx"}},
 		{"Paging", record.Query{After: cursor}, []string{"records_opened_idx"}},
 		{"PagingWithState", record.Query{States: []string{st[0].Name}, After: cursor}, []string{"records_state_idx"}},
 	}

@@ -35,9 +35,7 @@ type Dialect interface {
 	TextFilter(arg func(any) string, text string) string
 	// Unindexed returns an expression equal to the column expression col
 	// that no index serves, so that a condition on it filters the rows an
-	// index found without choosing that index: "+col" for SQLite, whose
-	// planner has no statistics, col itself for PostgreSQL, whose planner
-	// weighs indexes by them.
+	// index found without choosing that index, such as "+col".
 	Unindexed(col string) string
 	// TimersByKey returns the FROM item of sla_timers aliased alias for
 	// a probe of one record's timers, read through the timers' key

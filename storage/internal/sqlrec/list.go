@@ -252,8 +252,8 @@ func RefreshSummary(d Dialect) string {
 // a timer's status by its stored values just before its next wake-up
 // (next_wake_at minus one microsecond, or for ever after when it has
 // none).
+// phase 0 is neither.
 const (
-	phaseOK       = "0" // neither at risk nor breached then
 	phaseAtRisk   = "1" // TimerSummary.AtRiskBy then
 	phaseBreached = "2" // TimerSummary.BreachedBy then
 )
@@ -281,19 +281,23 @@ func FromTimers(q record.Query) bool {
 // arm too. Several arms are merged with UNION, in List order, and the
 // page's records read by key.
 //
-// The arms rest on the timers' phase (see the migrations): with neither
-// flag, one arm reads the metric's index (or, without a metric, one arm
-// per policy kind reads that kind's index). For AtRisk (running or
-// paused, at_risk_at at or before now, breach_at unset or not before
-// now), the arms are the timers of phase at risk (an index in List order
-// of that phase only), those of phase ok whose warning passed (a wake-up
-// not yet handled) and those of phase breached whose breach is not before
-// now (now in the past), each with the exact condition. For Breached
-// (breach_at before now) narrowed by Metric or PolicyKinds, the arms are
-// the timers of phase breached and those of the other phases whose
-// breach passed. The phases split the timers, so the arms together hold
-// every timer that meets the filter, whatever the phase values and now;
-// the phase only makes the last arms small when now is about the present.
+// The arms rest on the timers' phase and threshold columns (see the
+// migrations): with neither flag, one arm reads the metric's index (or,
+// without a metric, one arm per policy kind reads that kind's index). For
+// AtRisk (running or paused, at_risk_at at or before now, breach_at unset
+// or not before now), the arms are the timers of phase at risk (an index
+// in List order of that phase only), the active ones of phase ok whose
+// warning passed (risk_passed_at, a wake-up not yet handled) and those of
+// phase breached whose breach is not before now (breach_ahead_at, now in
+// the past), each with the exact condition. For Breached (breach_at
+// before now) narrowed by Metric or PolicyKinds, the arms are the timers
+// of phase breached and those of the other phases whose breach passed
+// (breach_passed_at). A timer that meets the filter is in an arm whatever
+// its phase and now: an active timer with an at_risk_at is of phase at
+// risk, or ok with risk_passed_at set, or breached with breach_ahead_at
+// set; one with a breach_at is of phase breached, or has
+// breach_passed_at set. The phase only makes the last arms small when now
+// is about the present.
 func (b *builder) timerList(s *record.Schema, q record.Query, columns string) string {
 	f := q.SLA
 	now := func() string { return b.arg(b.d.Time(q.Now)) }
@@ -315,25 +319,21 @@ func (b *builder) timerList(s *record.Schema, q record.Query, columns string) st
 	var arms []func(c col) []string
 	switch {
 	case f.AtRisk:
-		risk := func(c col, phase string, atRiskIx, breachIx bool) []string {
-			return append([]string{c.ix("phase") + " = " + phase, c.ix("stage") + " IN ('running', 'paused')",
-				c.of("at_risk_at", atRiskIx) + " <= " + now(),
-				"(" + c.of("breach_at", breachIx) + " IS NULL OR " + c.of("breach_at", breachIx) + " >= " + now() + ")"},
-				narrow(c, false)...)
+		exact := func(c col) []string {
+			return append([]string{c.no("stage") + " IN ('running', 'paused')", c.no("at_risk_at") + " <= " + now(),
+				"(" + c.no("breach_at") + " IS NULL OR " + c.no("breach_at") + " >= " + now() + ")"}, narrow(c, false)...)
 		}
 		arms = append(arms,
-			func(c col) []string { return risk(c, phaseAtRisk, false, false) },
-			func(c col) []string { return risk(c, phaseOK, true, false) },
-			func(c col) []string {
-				return append(risk(c, phaseBreached, false, false), c.ix("breach_at")+" >= "+now())
-			})
+			func(c col) []string { return append([]string{c.ix("phase") + " = " + phaseAtRisk}, exact(c)...) },
+			func(c col) []string { return append([]string{c.ix("risk_passed_at") + " <= " + now()}, exact(c)...) },
+			func(c col) []string { return append([]string{c.ix("breach_ahead_at") + " >= " + now()}, exact(c)...) })
 	case f.Breached:
 		arms = append(arms,
 			func(c col) []string {
 				return append([]string{c.ix("phase") + " = " + phaseBreached, c.no("breach_at") + " < " + now()}, narrow(c, true)...)
 			},
 			func(c col) []string {
-				return append([]string{c.ix("phase") + " < " + phaseBreached, c.ix("breach_at") + " < " + now()}, narrow(c, false)...)
+				return append([]string{c.ix("breach_passed_at") + " < " + now()}, narrow(c, false)...)
 			})
 	case f.Metric == "":
 		// One arm per policy kind, each in the order of its index.

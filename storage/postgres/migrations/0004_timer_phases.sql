@@ -13,16 +13,30 @@
 -- once the phase's own threshold has passed, so the timers at risk or
 -- breached at about the present are those of that phase; the others (a
 -- wake-up that passed unhandled, an instant in the past) are few, and
--- List reads them through the threshold indexes (see sqlrec.List). The
+-- List reads them through the threshold columns and their indexes (see
+-- sqlrec.List). The
 -- differences of instants keep the expression immutable.
 
+-- The threshold of the timers whose status may differ from their phase,
+-- NULL for the others (their own columns, so that the planner has their
+-- statistics): at_risk_at of an active timer of phase 0, breach_at of one
+-- of phase 2, breach_at of one of phase 0 or 1.
 ALTER TABLE sla_timers
     ADD COLUMN opened_at timestamptz,
     ADD COLUMN phase smallint NOT NULL GENERATED ALWAYS AS (CASE
         WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - breach_at > interval '1 microsecond') THEN 2
         WHEN stage IN ('running', 'paused') AND at_risk_at IS NOT NULL
             AND (next_wake_at IS NULL OR next_wake_at - at_risk_at >= interval '1 microsecond') THEN 1
-        ELSE 0 END) STORED;
+        ELSE 0 END) STORED,
+    ADD COLUMN risk_passed_at timestamptz GENERATED ALWAYS AS (CASE
+        WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - breach_at > interval '1 microsecond') THEN NULL
+        WHEN stage IN ('running', 'paused') AND at_risk_at IS NOT NULL
+            AND (next_wake_at IS NULL OR next_wake_at - at_risk_at >= interval '1 microsecond') THEN NULL
+        WHEN stage IN ('running', 'paused') THEN at_risk_at END) STORED,
+    ADD COLUMN breach_ahead_at timestamptz GENERATED ALWAYS AS (CASE
+        WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - breach_at > interval '1 microsecond') THEN breach_at END) STORED,
+    ADD COLUMN breach_passed_at timestamptz GENERATED ALWAYS AS (CASE
+        WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - breach_at > interval '1 microsecond') THEN NULL ELSE breach_at END) STORED;
 UPDATE sla_timers t SET opened_at = r.opened_at FROM records r WHERE r.kind = t.kind AND r.id = t.record_id;
 ALTER TABLE sla_timers ALTER COLUMN opened_at SET NOT NULL;
 
@@ -33,11 +47,10 @@ CREATE INDEX sla_timers_policy_kind_idx ON sla_timers (kind, policy_kind, opened
 CREATE INDEX sla_timers_at_risk_idx     ON sla_timers (kind, opened_at, record_id) WHERE phase = 1;
 CREATE INDEX sla_timers_breached_idx    ON sla_timers (kind, metric, opened_at, record_id) WHERE phase = 2;
 -- The few whose status differs from their phase at the instant asked
--- about: an active timer of phase 0 whose warning passed, one of phase 2
--- not yet breached then, one of phase 0 or 1 whose breach passed.
-CREATE INDEX sla_timers_risk_passed_idx   ON sla_timers (kind, at_risk_at) WHERE phase = 0 AND stage IN ('running', 'paused');
-CREATE INDEX sla_timers_breach_ahead_idx  ON sla_timers (kind, breach_at) WHERE phase = 2;
-CREATE INDEX sla_timers_breach_passed_idx ON sla_timers (kind, breach_at) WHERE phase < 2 AND breach_at IS NOT NULL;
+-- about, by the threshold that tells.
+CREATE INDEX sla_timers_risk_passed_idx   ON sla_timers (kind, risk_passed_at) WHERE risk_passed_at IS NOT NULL;
+CREATE INDEX sla_timers_breach_ahead_idx  ON sla_timers (kind, breach_ahead_at) WHERE breach_ahead_at IS NOT NULL;
+CREATE INDEX sla_timers_breach_passed_idx ON sla_timers (kind, breach_passed_at) WHERE breach_passed_at IS NOT NULL;
 
 -- A record's timers follow its opening instant. The function keeps the
 -- search path of this migration (the store's schema).

@@ -13,13 +13,24 @@
 -- once the phase's own threshold has passed, so the timers at risk or
 -- breached at about the present are those of that phase; the others (a
 -- wake-up that passed unhandled, an instant in the past) are few, and
--- List reads them through the threshold indexes (see sqlrec.List).
+-- List reads them through the threshold columns and their indexes (see
+-- sqlrec.List).
 ALTER TABLE sla_timers ADD COLUMN opened_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sla_timers ADD COLUMN phase INTEGER GENERATED ALWAYS AS (CASE
     WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 > breach_at) THEN 2
-    WHEN stage IN ('running', 'paused') AND at_risk_at IS NOT NULL
-        AND (next_wake_at IS NULL OR next_wake_at - 1 >= at_risk_at) THEN 1
+    WHEN stage IN ('running', 'paused') AND at_risk_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 >= at_risk_at) THEN 1
     ELSE 0 END) VIRTUAL;
+-- The threshold of the timers whose status may differ from their phase,
+-- NULL for the others: at_risk_at of an active timer of phase 0,
+-- breach_at of one of phase 2, breach_at of one of phase 0 or 1.
+ALTER TABLE sla_timers ADD COLUMN risk_passed_at INTEGER GENERATED ALWAYS AS (CASE
+    WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 > breach_at) THEN NULL
+    WHEN stage IN ('running', 'paused') AND at_risk_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 >= at_risk_at) THEN NULL
+    WHEN stage IN ('running', 'paused') THEN at_risk_at END) VIRTUAL;
+ALTER TABLE sla_timers ADD COLUMN breach_ahead_at INTEGER GENERATED ALWAYS AS (CASE
+    WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 > breach_at) THEN breach_at END) VIRTUAL;
+ALTER TABLE sla_timers ADD COLUMN breach_passed_at INTEGER GENERATED ALWAYS AS (CASE
+    WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 > breach_at) THEN NULL ELSE breach_at END) VIRTUAL;
 
 UPDATE sla_timers SET opened_at = (SELECT r.opened_at FROM records r WHERE r.kind = sla_timers.kind AND r.id = sla_timers.record_id);
 
@@ -30,11 +41,12 @@ CREATE INDEX sla_timers_policy_kind ON sla_timers (kind, policy_kind, opened_at,
 CREATE INDEX sla_timers_at_risk ON sla_timers (kind, opened_at, record_id) WHERE phase = 1;
 CREATE INDEX sla_timers_breached ON sla_timers (kind, metric, opened_at, record_id) WHERE phase = 2;
 -- The few whose status differs from their phase at the instant asked
--- about: an active timer of phase 0 whose warning passed, one of phase 2
--- not yet breached then, one of phase 0 or 1 whose breach passed.
-CREATE INDEX sla_timers_risk_passed ON sla_timers (kind, at_risk_at) WHERE phase = 0 AND stage IN ('running', 'paused');
-CREATE INDEX sla_timers_breach_ahead ON sla_timers (kind, breach_at) WHERE phase = 2;
-CREATE INDEX sla_timers_breach_passed ON sla_timers (kind, breach_at) WHERE phase < 2 AND breach_at IS NOT NULL;
+-- about, by the threshold that tells: an active timer of phase 0 whose
+-- warning passed, one of phase 2 not yet breached then, one of phase 0 or
+-- 1 whose breach passed.
+CREATE INDEX sla_timers_risk_passed ON sla_timers (kind, risk_passed_at) WHERE risk_passed_at IS NOT NULL;
+CREATE INDEX sla_timers_breach_ahead ON sla_timers (kind, breach_ahead_at) WHERE breach_ahead_at IS NOT NULL;
+CREATE INDEX sla_timers_breach_passed ON sla_timers (kind, breach_passed_at) WHERE breach_passed_at IS NOT NULL;
 
 -- A record's timers follow its opening instant.
 CREATE TRIGGER records_opened_timers AFTER UPDATE OF opened_at ON records
