@@ -645,7 +645,7 @@ func listChecks() []check {
 			p.requireQueries(cases)
 		}
 	}})
-	return append(cs, pagingChecks...)
+	return append(append(cs, pagingChecks...), slaListChecks...)
 }
 
 var pagingChecks = []check{

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	stdcmp "cmp"
 	"context"
 	"slices"
 	"strings"
@@ -286,4 +287,94 @@ var timerChecks = []check{
 		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.PutTimers(ctx, second...)) })
 		requireState(true, false, append(first, second...)...)
 	}},
+}
+
+// slaListChecks check the SLA filters of List where a store may keep
+// derived state of its own about timers: judged at instants long after a
+// timer's saved wake-up and before its thresholds, with two timers of one
+// metric on one record, and after an Update moves a record's opening
+// instant. Each compares List, page by page, with Query.Match over the
+// stored records.
+var slaListChecks = []check{
+	{"SLA/Exact", func(e *env) {
+		// Four records, each with a response timer (one hour) started at
+		// a different instant and saved then: the saved status is ok,
+		// and every later status comes from a wake-up nobody handled.
+		// Record 1 has a second response timer, at risk with the first.
+		var refs []record.Ref
+		for i := range 4 {
+			rec := e.fixture(i)
+			rec.OpenedAt = t0.Add(time.Duration(i) * 10 * time.Minute)
+			start := t0.Add(time.Duration(i) * 20 * time.Minute)
+			trs := []record.TimerRecord{timerRecord(rec.Ref(), "resp", sla.KindOLA, newTimer("gold", sla.MetricResponse, time.Hour, start), start)}
+			if i == 1 {
+				trs = append(trs, timerRecord(rec.Ref(), "resp2", sla.KindOLA, newTimer("gold", sla.MetricResponse, time.Hour, start), start))
+			}
+			e.put(fixture{rec: rec, timers: trs})
+			refs = append(refs, rec.Ref())
+		}
+		// Record 4's timer is saved after its breach: judged earlier, it
+		// was at risk, and before that neither.
+		rec := e.fixture(4)
+		rec.OpenedAt = t0.Add(-time.Hour)
+		late := timerRecord(rec.Ref(), "resp", sla.KindSLA, newTimer("gold", sla.MetricResponse, time.Hour, t0), t0.Add(3*time.Hour))
+		e.put(fixture{rec: rec, timers: []record.TimerRecord{late}})
+		refs = append(refs, rec.Ref())
+		e.requireSLALists(refs)
+
+		// Moving record 3 first in opening order moves it in the lists
+		// read from its timers too.
+		moved := e.get(refs[3])
+		moved.OpenedAt = t0.Add(-2 * time.Hour)
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.Update(ctx, moved)) })
+		page, err := e.store.List(e.ctx, record.Query{Kind: e.gen.kind(), SLA: record.SLAFilter{Metric: sla.MetricResponse}})
+		require.NoError(e.t, err)
+		require.NotEmpty(e.t, page.Records)
+		require.Equal(e.t, refs[3], page.Records[0].Ref(), "the record moved first")
+		e.requireSLALists(refs)
+	}},
+}
+
+// requireSLALists lists the records refs with SLA filters judged at many
+// instants, in pages of two, and fails unless every page holds what
+// Query.Match selects of the stored records, in List order, each once.
+func (e *env) requireSLALists(refs []record.Ref) {
+	e.t.Helper()
+	var stored []*record.Record
+	for _, ref := range refs {
+		stored = append(stored, e.get(ref))
+	}
+	slices.SortFunc(stored, func(a, b *record.Record) int {
+		return stdcmp.Or(a.OpenedAt.Compare(b.OpenedAt), strings.Compare(a.ID, b.ID))
+	})
+	filters := []record.SLAFilter{
+		{AtRisk: true}, {AtRisk: true, Metric: sla.MetricResponse}, {AtRisk: true, PolicyKinds: []sla.PolicyKind{sla.KindOLA}},
+		{Breached: true, Metric: sla.MetricResponse}, {Breached: true, PolicyKinds: []sla.PolicyKind{sla.KindSLA, sla.KindOLA}},
+		{Metric: sla.MetricResponse}, {PolicyKinds: []sla.PolicyKind{sla.KindOLA, sla.KindSLA}},
+	}
+	for _, f := range filters {
+		for m := -90; m <= 240; m += 5 {
+			q := record.Query{Kind: e.gen.kind(), SLA: f, Now: t0.Add(time.Duration(m) * time.Minute), Limit: 2}
+			var want []string
+			for _, r := range stored {
+				if q.Match(r) {
+					want = append(want, r.ID)
+				}
+			}
+			var got []string
+			for pages := 0; ; pages++ {
+				require.Less(e.t, pages, 10, "%+v at %s: too many pages", f, q.Now)
+				page, err := e.store.List(e.ctx, q)
+				require.NoError(e.t, err)
+				for _, r := range page.Records {
+					got = append(got, r.ID)
+				}
+				if page.Next == "" {
+					break
+				}
+				q.After = page.Next
+			}
+			require.Equal(e.t, want, got, "%+v at %s", f, q.Now)
+		}
+	}
 }
