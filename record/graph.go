@@ -13,12 +13,21 @@ const MaxCycleWalk = 10000
 // l's type: whether l.From can be reached from l.To by following stored
 // links of that type from their From end to their To end. It returns an
 // *itsm.ValidationError for field "link" when it would, or when the walk
-// visits more than MaxCycleWalk records; errors of r are passed on.
-// Practices call it before Tx.AddLinks for types with Acyclic set.
-func CheckCycle(ctx context.Context, r Reader, l Link) error {
+// visits more than MaxCycleWalk records; errors of tx are passed on.
+// Practices call it in the transaction that then adds l (Tx.AddLinks),
+// for types with Acyclic set.
+//
+// CheckCycle first locks l's type (Tx.LockLinkTypes) until tx ends, so
+// that of two transactions that would each close half of a cycle, the
+// second waits for the first and then sees its link.
+func CheckCycle(ctx context.Context, tx Tx, l Link) error {
 	if l.From == l.To {
 		return itsm.NewValidationError(l.From.Kind, "link", "%s cannot be linked to itself", l.From)
 	}
+	if err := tx.LockLinkTypes(ctx, l.Type); err != nil {
+		return err
+	}
+	r := Reader(tx)
 	seen := map[Ref]bool{l.To: true}
 	queue := []Ref{l.To}
 	for len(queue) > 0 {

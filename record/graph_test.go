@@ -9,13 +9,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// linkReader is a Reader that knows only links; its other methods panic.
+// linkReader is a Tx that knows only links and link type locks; its other
+// methods panic.
 type linkReader struct {
-	Reader
-	links []Link
-	calls int
-	err   error
-	byRef map[Ref][]Link
+	Tx
+	links  []Link
+	calls  int
+	err    error
+	byRef  map[Ref][]Link
+	locked []string
+}
+
+func (r *linkReader) LockLinkTypes(_ context.Context, types ...string) error {
+	if err := CheckLinkTypeNames(types); err != nil {
+		return err
+	}
+	r.locked = append(r.locked, types...)
+	return nil
 }
 
 func (r *linkReader) Links(_ context.Context, ref Ref) ([]Link, error) {
@@ -63,7 +73,9 @@ func TestCheckCycle(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := CheckCycle(ctx, &linkReader{links: tc.stored}, tc.add)
+			r := &linkReader{links: tc.stored}
+			err := CheckCycle(ctx, r, tc.add)
+			require.Equal(t, []string{tc.add.Type}, r.locked, "the link type is locked before links are read")
 			if !tc.cycle {
 				require.NoError(t, err)
 				return
@@ -77,6 +89,12 @@ func TestCheckCycle(t *testing.T) {
 		t.Parallel()
 		r := &linkReader{}
 		require.Equal(t, []string{"link"}, fieldsOf(t, CheckCycle(ctx, r, link(dup, "a", "a"))))
+		require.Zero(t, r.calls)
+	})
+	t.Run("lock errors are passed on", func(t *testing.T) {
+		t.Parallel()
+		r := &linkReader{}
+		require.Equal(t, []string{"[0]"}, fieldsOf(t, CheckCycle(ctx, r, link("Not A Type", "a", "b"))))
 		require.Zero(t, r.calls)
 	})
 	t.Run("reader errors are passed on", func(t *testing.T) {

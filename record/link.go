@@ -72,6 +72,19 @@ func (l Link) Other(ref Ref) (Ref, bool) {
 	return Ref{}, false
 }
 
+// CheckLinkTypeNames checks link type names as Tx.LockLinkTypes takes
+// them: each must be a well-formed type name (a lower-case identifier). It
+// returns one *itsm.ValidationError naming each problem as "[i]", or nil.
+func CheckLinkTypeNames(types []string) error {
+	v := &itsm.ValidationError{Subject: "link types"}
+	for i, t := range types {
+		if !validName(t) {
+			v.Add("["+strconv.Itoa(i)+"]", "%q is not a link type name", t)
+		}
+	}
+	return v.Err()
+}
+
 // CheckLinks checks links before a store keeps them: each has a
 // well-formed type name (any lower-case identifier, not only the built-in
 // types) that is not ChildOf (which is the header's Parent), both ends

@@ -126,3 +126,10 @@ func TestCheckLinkKeys(t *testing.T) {
 	}
 	require.False(t, ve.Has("[0].created_at"))
 }
+
+func TestCheckLinkTypeNames(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, CheckLinkTypeNames(nil))
+	require.NoError(t, CheckLinkTypeNames([]string{DuplicateOf.Name, "custom_type", DuplicateOf.Name}))
+	require.Equal(t, []string{"[1]", "[2]"}, fieldsOf(t, CheckLinkTypeNames([]string{CausedBy.Name, "Caused By", ""})))
+}

@@ -114,6 +114,15 @@ type Tx interface {
 	// RemoveLinks removes links, known by type, From and To; a link that
 	// is not stored is an *itsm.NotFoundError and then none is removed.
 	RemoveLinks(ctx context.Context, links ...Link) error
+	// LockLinkTypes takes, for the rest of the transaction, a lock on
+	// each link type of types that one transaction at a time may hold,
+	// waiting while another holds one. CheckCycle takes it before it
+	// reads the links of an acyclic type, so that transactions linking
+	// records at the same time see each other's links and cannot close a
+	// cycle between them. A malformed type name is an
+	// *itsm.ValidationError (see CheckLinkTypeNames). A store whose write
+	// transactions run one at a time holds the lock already.
+	LockLinkTypes(ctx context.Context, types ...string) error
 	// PutTimers inserts or replaces timers, keyed by Record and ID; a
 	// replaced timer keeps its place in the order of Timers. Each timer's
 	// record must be stored already (Create earlier in this transaction

@@ -325,6 +325,13 @@ func (t *tx) RemoveLinks(ctx context.Context, links ...record.Link) error {
 	})
 }
 
+// LockLinkTypes implements record.Tx. Write transactions of the memory
+// store run one at a time, so the transaction holds every lock already;
+// LockLinkTypes only checks the names.
+func (t *tx) LockLinkTypes(ctx context.Context, types ...string) error {
+	return t.use(ctx, func(view) error { return record.CheckLinkTypeNames(types) })
+}
+
 // PutTimers inserts or replaces timers keyed by Record and ID, keeping
 // each Timer as its JSON encoding and its derived fields as given. A
 // replaced timer keeps its place in the order of Timers. Records that

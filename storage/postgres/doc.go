@@ -123,6 +123,11 @@
 //     deferred; otherwise the records are locked and the timers written at
 //     once under a savepoint, so that a timer of a missing record is
 //     refused (*itsm.NotFoundError) without aborting the transaction.
+//   - LockLinkTypes takes a transaction-level advisory lock per link type
+//     (keyed by the schema and the type, in key order), so that
+//     record.CheckCycle, which takes it before it reads the links of an
+//     acyclic type, sees every link of the transactions that held it
+//     before: two transactions cannot close a cycle between them.
 //   - AddLinks and RemoveLinks check the ends and the links in the
 //     statement that writes them, under a savepoint, so that a refused
 //     call keeps nothing and leaves the transaction usable.

@@ -34,6 +34,7 @@ type queries struct {
 	appendJournal    string
 	addLinks         string
 	removeLinks      string
+	lockLinkTypes    string
 	putTimers        string
 	refreshSummary   string
 	lockRecords      string
@@ -301,6 +302,10 @@ func newQueries(schema string) queries {
 			RETURNING 1
 		)
 		SELECT (SELECT n FROM missing), (SELECT count(*) FROM del), (SELECT count(*) FROM l)`),
+		// The advisory locks of the keys $1, one per distinct key, in
+		// key order.
+		lockLinkTypes: `SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
+			FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k) d ORDER BY k COLLATE "C"`,
 		putTimers: x(putTimersFrom(putTimersOpened)),
 		// createTimers and createCITimers are create and createCI with
 		// the first PutTimers of the record ($28.. or $29..): its timers

@@ -628,6 +628,31 @@ func (t *txn) AddLinks(ctx context.Context, links ...record.Link) error {
 	})
 }
 
+// LockLinkTypes takes a transaction-level advisory lock
+// (pg_advisory_xact_lock) per link type of types, keyed by the store's
+// schema and the type and taken in key order (so that two transactions
+// locking several types cannot deadlock), waiting while another
+// transaction holds one; the locks last until the transaction ends (under
+// Join, until the application's transaction does). The statements that
+// follow see what the transactions that held a lock before committed. A
+// malformed type name is an *itsm.ValidationError.
+func (t *txn) LockLinkTypes(ctx context.Context, types ...string) error {
+	if err := record.CheckLinkTypeNames(types); err != nil {
+		return err
+	}
+	if len(types) == 0 {
+		return nil
+	}
+	keys := make([]string, len(types))
+	for i, typ := range types {
+		keys[i] = t.s.q.schema + " link type " + typ
+	}
+	return t.use(ctx, func(db querier) error {
+		_, err := db.Exec(ctx, t.s.q.lockLinkTypes, keys)
+		return mapError(err, "", "")
+	})
+}
+
 // linkArrays holds links as the parallel arrays of the link statements.
 type linkArrays struct {
 	types, fromKinds, fromIDs, toKinds, toIDs, bys []string

@@ -363,6 +363,17 @@ func (t *tx) AddLinks(ctx context.Context, links ...record.Link) error {
 	})
 }
 
+// LockLinkTypes implements record.Tx. Write transactions run one at a
+// time on the store's writer connection (BEGIN IMMEDIATE), so the
+// transaction holds every lock already; LockLinkTypes only checks the
+// names.
+func (t *tx) LockLinkTypes(ctx context.Context, types ...string) error {
+	if err := t.check(ctx); err != nil {
+		return err
+	}
+	return record.CheckLinkTypeNames(types)
+}
+
 // RemoveLinks removes links, known by type, From and To. Links that
 // record.CheckLinks refuses are an *itsm.ValidationError; a link that is
 // not stored is an *itsm.NotFoundError (Kind "link", ID "type from → to")

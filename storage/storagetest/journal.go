@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -163,6 +164,71 @@ var linkChecks = []check{
 				e.requireLinksOf(e.ctx, e.store, ref)
 			}
 		}
+	}},
+	{"AcyclicConcurrently", func(e *env) {
+		// Eight transactions each add one link of a ring r0 → r1 → ... →
+		// r7 → r0 at once, each after record.CheckCycle: the link type
+		// lock lets the last to check see the other seven links, so it
+		// is refused and the ring stays open.
+		const n = 8
+		recs := make([]*record.Record, n)
+		for i := range recs {
+			recs[i] = e.fixture(i + 1)
+		}
+		e.create(recs...)
+		var (
+			start = make(chan struct{})
+			wg    sync.WaitGroup
+			errs  = make([]error, n)
+		)
+		for i := range n {
+			l := link(record.DuplicateOf.Name, recs[i].Ref(), recs[(i+1)%n].Ref())
+			wg.Go(func() {
+				<-start
+				errs[i] = e.store.InTx(e.ctx, func(ctx context.Context, tx record.Tx) error {
+					if err := record.CheckCycle(ctx, tx, l); err != nil {
+						return err
+					}
+					return tx.AddLinks(ctx, l)
+				})
+			})
+		}
+		close(start)
+		wg.Wait()
+		var refused int
+		for _, err := range errs {
+			if err != nil {
+				require.ErrorIs(e.t, err, itsm.ErrValidation)
+				require.Contains(e.t, err.Error(), "would close a cycle")
+				refused++
+			}
+		}
+		require.Equal(e.t, 1, refused, "exactly the last link of the ring is refused")
+		var stored int
+		for _, r := range recs {
+			ls, err := e.store.Links(e.ctx, r.Ref())
+			require.NoError(e.t, err)
+			for _, l := range ls {
+				if l.From == r.Ref() {
+					stored++
+				}
+			}
+		}
+		require.Equal(e.t, n-1, stored)
+	}},
+	{"LockLinkTypes", func(e *env) {
+		e.tx(func(ctx context.Context, tx record.Tx) {
+			require.NoError(e.t, tx.LockLinkTypes(ctx))
+			require.NoError(e.t, tx.LockLinkTypes(ctx, record.DuplicateOf.Name, record.CausedBy.Name, record.DuplicateOf.Name))
+			require.NoError(e.t, tx.LockLinkTypes(ctx, record.CausedBy.Name), "a lock the transaction holds is taken again at once")
+			err := tx.LockLinkTypes(ctx, record.CausedBy.Name, "Not a type")
+			requireValidation(e.t, err)
+			var ve *itsm.ValidationError
+			require.ErrorAs(e.t, err, &ve)
+			require.Len(e.t, ve.Fields, 1)
+			require.Equal(e.t, "[1]", ve.Fields[0].Field)
+			require.NoError(e.t, tx.LockLinkTypes(ctx, record.FixedBy.Name), "a refused call leaves the transaction usable")
+		})
 	}},
 	{"Remove", func(e *env) {
 		a, b, c := e.fixture(1), e.fixture(2), e.fixture(3)
