@@ -331,8 +331,13 @@ func (c *change) close() error {
 }
 
 // checkParent refuses a parent that does not exist or would make the
-// incident its own ancestor.
+// incident its own ancestor. It first locks the child_of link type
+// (record.Tx.LockLinkTypes), so that of two transactions that would each
+// close half of a cycle of parents, the second sees the first's parent.
 func (c *change) checkParent(parentID string) error {
+	if err := c.tx.LockLinkTypes(c.ctx, record.ChildOf.Name); err != nil {
+		return err
+	}
 	seen := map[string]bool{c.inc.ID: true}
 	for id := parentID; id != ""; {
 		if seen[id] {

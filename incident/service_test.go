@@ -3,6 +3,8 @@ package incident_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -847,4 +849,52 @@ var serviceTests = map[string]func(*testing.T, storeFactory){
 	"PolicySelection":           testPolicySelection,
 	"ChildRefusalBlocksParent":  testChildRefusalBlocksParent,
 	"RestrictedCodesAndReasons": testRestrictedCodesAndReasons,
+	"ParentRingConcurrently":    testParentRingConcurrently,
+	"DuplicateRingConcurrently": testDuplicateRingConcurrently,
+}
+
+// testRing has n incidents each link to the next at once, the last to
+// the first, with link; exactly one call must be refused as a cycle.
+func testRing(t *testing.T, st storeFactory, link func(f *fixture, from, to *incident.Incident) error) {
+	f := newFixture(t, st)
+	const n = 8
+	incs := make([]*incident.Incident, n)
+	for i := range incs {
+		incs[i] = f.open(t, incident.OpenInput{Title: fmt.Sprint("Ring ", i)})
+	}
+	var (
+		start = make(chan struct{})
+		wg    sync.WaitGroup
+		errs  = make([]error, n)
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = link(f, incs[i], incs[(i+1)%n])
+		})
+	}
+	close(start)
+	wg.Wait()
+	refused := 0
+	for _, err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, itsm.ErrValidation)
+			refused++
+		}
+	}
+	require.Equal(t, 1, refused, "exactly the call that would close the ring is refused")
+}
+
+func testParentRingConcurrently(t *testing.T, st storeFactory) {
+	testRing(t, st, func(f *fixture, from, to *incident.Incident) error {
+		_, err := f.svc.Link(context.Background(), agent, from.ID, incident.LinkInput{ParentID: to.ID})
+		return err
+	})
+}
+
+func testDuplicateRingConcurrently(t *testing.T, st storeFactory) {
+	testRing(t, st, func(f *fixture, from, to *incident.Incident) error {
+		_, err := f.svc.Link(context.Background(), agent, from.ID, incident.LinkInput{DuplicateOf: to.ID})
+		return err
+	})
 }
