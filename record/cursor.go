@@ -39,6 +39,28 @@ func (o Order) String() string {
 // Valid reports whether o is one of the declared orders.
 func (o Order) Valid() bool { return o <= ByClosed }
 
+// MarshalText encodes o as String does; an invalid order is an
+// *itsm.ValidationError.
+func (o Order) MarshalText() ([]byte, error) {
+	if !o.Valid() {
+		return nil, itsm.NewValidationError("query", "order", "%s is not a list order", o)
+	}
+	return []byte(o.String()), nil
+}
+
+// UnmarshalText decodes "opened", "resolved" or "closed" (as a list view
+// might take from a request); anything else (case matters) is an
+// *itsm.ValidationError and leaves o unchanged.
+func (o *Order) UnmarshalText(b []byte) error {
+	for i, n := range orderNames {
+		if string(b) == n {
+			*o = Order(i)
+			return nil
+		}
+	}
+	return itsm.NewValidationError("query", "order", "%q is not a list order (opened, resolved or closed)", b)
+}
+
 // Key returns the instant rec is listed by in order o, and false when rec
 // has no such instant (and so is not listed in that order).
 func (o Order) Key(rec *Record) (time.Time, bool) {

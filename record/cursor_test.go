@@ -18,6 +18,18 @@ func TestOrder(t *testing.T) {
 	}
 	require.False(t, Order(3).Valid())
 	require.Equal(t, "Order(3)", Order(3).String())
+	for _, o := range []Order{ByOpened, ByResolved, ByClosed} {
+		b, err := o.MarshalText()
+		require.NoError(t, err)
+		var got Order
+		require.NoError(t, got.UnmarshalText(b))
+		require.Equal(t, o, got)
+	}
+	_, err := Order(3).MarshalText()
+	require.Equal(t, []string{"order"}, fieldsOf(t, err))
+	got := ByClosed
+	require.Equal(t, []string{"order"}, fieldsOf(t, got.UnmarshalText([]byte("Opened"))))
+	require.Equal(t, ByClosed, got, "a refused text leaves the order alone")
 }
 
 func TestOrderKey(t *testing.T) {

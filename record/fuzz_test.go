@@ -174,3 +174,70 @@ func FuzzSchemaDefJSON(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseIDCursor(f *testing.F) {
+	for _, s := range []string{"", IDCursor(1), IDCursor(9223372036854775807), base64.RawURLEncoding.EncodeToString([]byte("0")),
+		base64.RawURLEncoding.EncodeToString([]byte("-1")), base64.RawURLEncoding.EncodeToString([]byte("01")), "!!", "MQ=="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := ParseIDCursor(s)
+		if err != nil {
+			if got := fieldsOf(t, err); len(got) != 1 || got[0] != "after" {
+				t.Fatalf("error %v is not for after", err)
+			}
+			return
+		}
+		if s == "" {
+			if id != 0 {
+				t.Fatalf("the empty cursor is %d", id)
+			}
+			return
+		}
+		if id < 1 || IDCursor(id) != s {
+			t.Fatalf("ParseIDCursor(%q) = %d, which encodes as %q", s, id, IDCursor(id))
+		}
+	})
+}
+
+// fuzzText checks that UnmarshalText accepts exactly the texts that
+// MarshalText of a valid value gives back unchanged, and leaves the value
+// alone on an error.
+func fuzzText[T interface {
+	~uint8
+	MarshalText() ([]byte, error)
+}](t *testing.T, b []byte, unmarshal func(*T, []byte) error, field string) {
+	const sentinel = 200
+	v := T(sentinel)
+	if err := unmarshal(&v, b); err != nil {
+		if got := fieldsOf(t, err); len(got) != 1 || got[0] != field {
+			t.Fatalf("error %v is not for %s", err, field)
+		}
+		if v != sentinel {
+			t.Fatalf("a refused %q changed the value to %d", b, v)
+		}
+		return
+	}
+	again, err := v.MarshalText()
+	if err != nil || string(again) != string(b) {
+		t.Fatalf("%q decoded to %d, which encodes as %q (%v)", b, v, again, err)
+	}
+}
+
+func FuzzOrderUnmarshalText(f *testing.F) {
+	for _, s := range []string{"opened", "resolved", "closed", "Opened", "", "opened ", "Order(3)"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fuzzText(t, b, (*Order).UnmarshalText, "order")
+	})
+}
+
+func FuzzCascadeUnmarshalText(f *testing.F) {
+	for _, s := range []string{"none", "resolve", "Resolve", "", "Cascade(2)"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fuzzText(t, b, (*Cascade).UnmarshalText, "cascade")
+	})
+}

@@ -20,6 +20,41 @@ const (
 	CascadeResolve
 )
 
+var cascadeNames = [...]string{"none", "resolve"}
+
+// String returns "none" or "resolve", or "Cascade(N)" for an invalid
+// cascade.
+func (c Cascade) String() string {
+	if int(c) < len(cascadeNames) {
+		return cascadeNames[c]
+	}
+	return "Cascade(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Valid reports whether c is one of the declared cascades.
+func (c Cascade) Valid() bool { return c <= CascadeResolve }
+
+// MarshalText encodes c as String does; an invalid cascade is an
+// *itsm.ValidationError.
+func (c Cascade) MarshalText() ([]byte, error) {
+	if !c.Valid() {
+		return nil, itsm.NewValidationError("link type", "cascade", "%s is not a cascade", c)
+	}
+	return []byte(c.String()), nil
+}
+
+// UnmarshalText decodes "none" or "resolve"; anything else (case
+// matters) is an *itsm.ValidationError and leaves c unchanged.
+func (c *Cascade) UnmarshalText(b []byte) error {
+	for i, n := range cascadeNames {
+		if string(b) == n {
+			*c = Cascade(i)
+			return nil
+		}
+	}
+	return itsm.NewValidationError("link type", "cascade", "%q is not a cascade (none or resolve)", b)
+}
+
 // LinkType declares a kind of link. Links are directed, From → To, and
 // read the same from both ends.
 type LinkType struct {

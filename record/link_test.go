@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +133,26 @@ func TestCheckLinkTypeNames(t *testing.T) {
 	require.NoError(t, CheckLinkTypeNames(nil))
 	require.NoError(t, CheckLinkTypeNames([]string{DuplicateOf.Name, "custom_type", DuplicateOf.Name}))
 	require.Equal(t, []string{"[1]", "[2]"}, fieldsOf(t, CheckLinkTypeNames([]string{CausedBy.Name, "Caused By", ""})))
+}
+
+func TestCascadeText(t *testing.T) {
+	t.Parallel()
+	for _, c := range []Cascade{CascadeNone, CascadeResolve} {
+		b, err := c.MarshalText()
+		require.NoError(t, err)
+		var got Cascade
+		require.NoError(t, got.UnmarshalText(b))
+		require.Equal(t, c, got)
+	}
+	require.Equal(t, "resolve", CascadeResolve.String())
+	require.Equal(t, "Cascade(7)", Cascade(7).String())
+	_, err := Cascade(7).MarshalText()
+	require.Equal(t, []string{"cascade"}, fieldsOf(t, err))
+	b, err := json.Marshal(DuplicateOf)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"name":"duplicate_of","inverse":"duplicated_by","cascade":"resolve","acyclic":true}`, string(b))
+	var lt LinkType
+	require.NoError(t, json.Unmarshal(b, &lt))
+	require.Equal(t, DuplicateOf, lt)
+	require.Error(t, json.Unmarshal([]byte(`{"cascade":1}`), &lt), "the cascade is a name")
 }
