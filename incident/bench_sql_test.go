@@ -3,8 +3,10 @@ package incident_test
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/itsmkit/itsmkit/incident"
@@ -56,26 +58,52 @@ func BenchmarkOpenVsFloor(b *testing.B) {
 	b.Run("store=postgres", func(b *testing.B) {
 		s := postgresStore(b).(*postgres.Store)
 		f := newFixture(b, func(testing.TB) record.Store { return s })
-		ctx := b.Context()
-		table := s.Schema() + ".floor"
-		_, err := s.Pool().Exec(ctx, "CREATE TABLE "+table+" (id text PRIMARY KEY, title text NOT NULL)")
-		require.NoError(b, err)
-		n := 0
-		floor := func(ctx context.Context) error {
-			n++
-			tx, err := s.Pool().Begin(ctx)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (id, title) VALUES ($1, $2)", strconv.Itoa(n), in.Title); err != nil {
-				_ = tx.Rollback(ctx)
-				return err
-			}
-			return tx.Commit(ctx)
-		}
+		floor := postgresFloor(b, s, in.Title)
 		warmPostgres(b, s, open(f), floor)
 		storagetest.BenchmarkAgainstFloor(b, open(f), floor)
 	})
+}
+
+// BenchmarkOpenConcurrent measures the service's Open on PostgreSQL with
+// one and with eight concurrent writers, each on a connection of its own,
+// against the floor (concurrent one-row INSERTs, each in its own
+// transaction) on the same database: see storagetest.BenchmarkThroughput.
+func BenchmarkOpenConcurrent(b *testing.B) {
+	in := incident.OpenInput{Title: "Mail relay down", Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyHigh}
+	for _, writers := range []int{1, 8} {
+		b.Run("store=postgres/writers="+strconv.Itoa(writers), func(b *testing.B) {
+			s := postgresStoreWith(b, postgres.WithPoolConfig(func(c *pgxpool.Config) { c.MaxConns = int32(writers + 1) })).(*postgres.Store)
+			f := newFixture(b, func(testing.TB) record.Store { return s })
+			open := func(ctx context.Context) error {
+				_, err := f.svc.Open(ctx, agent, in)
+				return err
+			}
+			floor := postgresFloor(b, s, in.Title)
+			warmPostgres(b, s, open, floor)
+			storagetest.BenchmarkThroughput(b, writers, open, floor)
+		})
+	}
+}
+
+// postgresFloor creates a floor table in s's schema and returns a
+// function, safe for concurrent use, that inserts one row into it in its
+// own transaction: the least a durable write costs on the database.
+func postgresFloor(b *testing.B, s *postgres.Store, title string) func(context.Context) error {
+	table := s.Schema() + ".floor"
+	_, err := s.Pool().Exec(b.Context(), "CREATE TABLE "+table+" (id text PRIMARY KEY, title text NOT NULL)")
+	require.NoError(b, err)
+	var n atomic.Int64
+	return func(ctx context.Context) error {
+		tx, err := s.Pool().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (id, title) VALUES ($1, $2)", strconv.FormatInt(n.Add(1), 10), title); err != nil {
+			_ = tx.Rollback(ctx)
+			return err
+		}
+		return tx.Commit(ctx)
+	}
 }
 
 // warmPostgres runs open and floor a few thousand times and then analyzes

@@ -35,7 +35,10 @@ func sqliteStore(t testing.TB) record.Store {
 // postgresStore opens a migrated store on a fresh schema of the database
 // ITSM_TEST_POSTGRES_URL names, and drops the schema when the test ends;
 // it skips the test when the variable is unset.
-func postgresStore(t testing.TB) record.Store {
+func postgresStore(t testing.TB) record.Store { return postgresStoreWith(t) }
+
+// postgresStoreWith is postgresStore with opts applied after its own.
+func postgresStoreWith(t testing.TB, opts ...postgres.Option) record.Store {
 	t.Helper()
 	url := os.Getenv("ITSM_TEST_POSTGRES_URL")
 	if url == "" {
@@ -45,7 +48,8 @@ func postgresStore(t testing.TB) record.Store {
 	_, _ = rand.Read(b[:])
 	schema := "itsm_incident_" + hex.EncodeToString(b[:])
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, url, postgres.WithSchema(schema), postgres.WithPoolConfig(func(c *pgxpool.Config) { c.MaxConns = 4 }))
+	opts = append([]postgres.Option{postgres.WithSchema(schema), postgres.WithPoolConfig(func(c *pgxpool.Config) { c.MaxConns = 4 })}, opts...)
+	s, err := postgres.Open(ctx, url, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		s.Close()

@@ -145,47 +145,17 @@ func BenchmarkOpenVsFloor(b *testing.B) {
 }
 
 // BenchmarkOpenConcurrent measures the throughput of opens with one and
-// with eight concurrent writers, each on a connection of its own, and
+// with eight concurrent writers, each on a connection of its own, against
 // that of the floor (concurrent one-row INSERTs, each in its own
-// transaction) on the same database, which shows what the machine
-// manages: opens/s and floor-inserts/s. Each iteration runs a round of
-// opens and then one of floor inserts.
+// transaction) on the same database: see storagetest.BenchmarkThroughput.
 func BenchmarkOpenConcurrent(b *testing.B) {
-	const perRound = 200
 	for _, writers := range []int{1, 8} {
 		b.Run("writers="+strconv.Itoa(writers), func(b *testing.B) {
 			s := newStore(b, postgres.WithPoolConfig(func(c *pgxpool.Config) { c.MaxConns = int32(writers + 1) }))
 			o := newOpener(b, s)
 			floor := floorInsert(b, s)
 			warmUp(b, s, o, floor)
-			ctx := context.Background()
-			round := func(fn func(context.Context) error) time.Duration {
-				var (
-					wg   sync.WaitGroup
-					next atomic.Int64
-				)
-				start := time.Now()
-				for range writers {
-					wg.Go(func() {
-						for next.Add(1) <= perRound {
-							if err := fn(ctx); err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
-				return time.Since(start)
-			}
-			var opens, floors time.Duration
-			for b.Loop() {
-				opens += round(o.open)
-				floors += round(floor)
-			}
-			n := float64(b.N * perRound)
-			b.ReportMetric(n/opens.Seconds(), "opens/s")
-			b.ReportMetric(n/floors.Seconds(), "floor-inserts/s")
+			storagetest.BenchmarkThroughput(b, writers, o.open, floor)
 		})
 	}
 }
