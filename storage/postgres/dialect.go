@@ -79,6 +79,14 @@ func (dialect) Unindexed(col string) string { return "coalesce(" + col + ", " + 
 // key.
 func (d dialect) TimersByKey(alias string) string { return d.Table("sla_timers") + " " + alias }
 
+// Opaque returns cond as a CASE, which the planner estimates to keep
+// half the rows whatever its terms.
+func (dialect) Opaque(cond string) string { return "CASE WHEN " + cond + " THEN true ELSE false END" }
+
+// RecordsByWake returns the schema's records aliased alias: the planner
+// weighs records_sla_wake_idx by statistics.
+func (d dialect) RecordsByWake(alias string) string { return d.Table("records") + " " + alias }
+
 // CursorID compares the cursor's ID in the "C" collation of the ID
 // columns.
 func (dialect) CursorID(p string) string { return p + `::text COLLATE "C"` }

@@ -47,11 +47,9 @@
 //     assignee, assignment_group, service, category and requester_id;
 //     parent (kind, parent_kind, parent_id, ...) without records that
 //     have no parent; major
-//     WHERE major; resolved and closed WHERE the instant is set; for the
-//     SLA filters (kind, opened_at, id) WHERE sla_breach_at, and WHERE
-//     sla_at_risk_at, IS NOT NULL; and (sla_wake_at) WHERE sla_wake_at IS
-//     NOT NULL, from which TimersDue and the worker read the records with
-//     due timers. When the pg_trgm extension is installed or can be
+//     WHERE major; resolved and closed WHERE the instant is set; and
+//     (sla_wake_at) WHERE sla_wake_at IS NOT NULL, from which TimersDue,
+//     the worker and the SLA filters read the records with due timers. When the pg_trgm extension is installed or can be
 //     installed, a trigram index serves the Text filter; otherwise Text
 //     searches scan. Declare adds a partial expression index per
 //     filterable attribute of a kind (sqlrec.AttrIndexes: the attribute's
@@ -64,7 +62,19 @@
 //   - sla_timers: each timer's JSON (identity, target, whole history)
 //     beside its policy, policy kind, metric, stage and derived instants,
 //     keyed by (kind, record_id, id), with a foreign key to its record;
-//     seq keeps the order in which timers were first saved.
+//     seq keeps the order in which timers were first saved. Each timer
+//     also carries its record's opened_at and a generated phase (its
+//     status just before its next wake-up: ok, at risk or breached), so
+//     that the SLA filters read timers in List order: (kind, metric,
+//     opened_at, record_id) and (kind, policy_kind, opened_at, record_id)
+//     for every timer; (kind, opened_at, record_id) of the timers at risk
+//     and of the breached ones, and (kind, metric, ...) of the breached
+//     ones; and the breach instant of the breached ones. A new, running
+//     timer lands in the key and the metric and policy kind indexes only.
+//     The timers whose status at the instant asked about differs from
+//     their phase had a wake-up at or before it: List finds them through
+//     records_sla_wake_idx, which the worker keeps small. Without a worker
+//     such records pile up and the SLA filters slow down, staying exact.
 //   - sla_crossings: each threshold crossing once per (kind, record_id,
 //     timer_id, cycle, basis_points).
 //   - outbox and outbox_claims: the outbox messages and each consumer's

@@ -208,17 +208,19 @@ func TestListUsesIndexes(t *testing.T) {
 			[]string{"rattr_work_order_site"}},
 		{"AttrIntRange", record.Query{Attrs: []record.AttrFilter{{Name: "cost_cents", Min: record.Int(100), Max: record.Int(140)}}},
 			[]string{"rattr_work_order_cost_cents"}},
-		// With 1 % of records breached, walking the list order of the
-		// records that have a breach instant finds a page soonest.
-		{"Breached", record.Query{SLA: record.SLAFilter{Breached: true}, Now: load.now}, []string{"records_sla_breach_idx"}},
-		// The SLA filters on timers read the timers in List order, each
-		// arm of the filter through its own index.
+		// The SLA filters read the timers in List order, each arm of the
+		// filter through its own index, and the records with an
+		// unhandled wake-up through records_sla_wake_idx.
+		{"Breached", record.Query{SLA: record.SLAFilter{Breached: true}, Now: load.now},
+			[]string{"sla_timers_breached_idx", "records_sla_wake_idx"}},
 		{"BreachedByMetric", record.Query{SLA: record.SLAFilter{Breached: true, Metric: sla.MetricResolution}, Now: load.now},
-			[]string{"sla_timers_breached_idx", "sla_timers_breach_passed_idx"}},
+			[]string{"sla_timers_breached_metric_idx|sla_timers_breached_idx", "records_sla_wake_idx"}},
+		{"BreachedByKind", record.Query{SLA: record.SLAFilter{Breached: true, PolicyKinds: []sla.PolicyKind{sla.KindOLA}}, Now: load.now},
+			[]string{"sla_timers_breached_idx", "records_sla_wake_idx"}},
 		{"AtRisk", record.Query{SLA: record.SLAFilter{AtRisk: true}, Now: load.now},
-			[]string{"sla_timers_at_risk_idx", "sla_timers_risk_passed_idx", "sla_timers_breach_ahead_idx"}},
+			[]string{"sla_timers_at_risk_idx", "sla_timers_breach_ahead_idx", "records_sla_wake_idx"}},
 		{"AtRiskByMetric", record.Query{SLA: record.SLAFilter{AtRisk: true, Metric: sla.MetricResolution}, Now: load.now},
-			[]string{"sla_timers_at_risk_idx", "sla_timers_risk_passed_idx", "sla_timers_breach_ahead_idx"}},
+			[]string{"sla_timers_at_risk_idx", "sla_timers_breach_ahead_idx", "records_sla_wake_idx"}},
 		{"Metric", record.Query{SLA: record.SLAFilter{Metric: sla.MetricResolution}}, []string{"sla_timers_metric_idx"}},
 		{"PolicyKind", record.Query{SLA: record.SLAFilter{PolicyKinds: []sla.PolicyKind{sla.KindUC}}}, []string{"sla_timers_policy_kind_idx"}},
 		{"PolicyKinds", record.Query{SLA: record.SLAFilter{PolicyKinds: []sla.PolicyKind{sla.KindOLA, sla.KindUC}}},
@@ -243,6 +245,9 @@ func TestListUsesIndexes(t *testing.T) {
 		require.NoError(t, err, tc.name)
 		require.Equal(t, max(1, len(tc.q.States), len(tc.q.StateCategories), len(tc.q.Priorities)), parts, tc.name)
 		requirePlan(t, s, tc.name, sql, args, tc.indexes...)
+		if tc.q.SLA.Breached || tc.q.SLA.AtRisk {
+			requireOrdered(t, s, tc.name, sql, args, "sla_timers_at_risk_idx", "sla_timers_breached_idx", "sla_timers_breached_metric_idx")
+		}
 		// And the statement runs and finds something.
 		page, err := s.List(ctx, tc.q)
 		require.NoError(t, err, tc.name)
@@ -285,6 +290,19 @@ func requirePlan(t *testing.T, s *postgres.Store, name, sql string, args []any, 
 		}
 	}
 	t.Logf("%-16s %s", name, strings.Join(summary, "; "))
+}
+
+// requireOrdered fails unless sql reads each of indexes it uses with an
+// Index Scan, in the index's order, rather than collecting all their
+// entries with a Bitmap Index Scan (which then sorts them): the timers
+// of a phase are many, and a page needs few of them.
+func requireOrdered(t *testing.T, s *postgres.Store, name, sql string, args []any, indexes ...string) {
+	t.Helper()
+	explain(t, s, name, sql, args).walk(func(p planNode) {
+		if slices.Contains(indexes, p.IndexName) && p.NodeType != "Index Scan" {
+			t.Errorf("%s: %s read by %s, not in its order", name, p.IndexName, p.NodeType)
+		}
+	})
 }
 
 // explain returns the plan of sql with args.

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/itsmkit/itsmkit/record"
-	"github.com/itsmkit/itsmkit/storage/internal/sqlrec"
 )
 
 // BackendPID returns the server process ID of the connection tx (a
@@ -22,17 +21,15 @@ var MapError = mapError
 // MigrateTo exposes migrateTo: Migrate up to version target only.
 func MigrateTo(ctx context.Context, s *Store, target int) error { return s.migrateTo(ctx, target) }
 
-// ListSQL exposes the List statement of q, for EXPLAIN tests: the one of
-// the first part when List splits q (see splitQuery), and how many parts
-// it splits q into.
+// ListSQL exposes the List statement of q, for EXPLAIN tests, and how
+// many parts it merges (see splitQuery).
 func ListSQL(s *Store, q record.Query) (sql string, args []any, parts int, err error) {
 	sc, err := s.checkQuery(q)
 	if err != nil {
 		return "", nil, 0, err
 	}
-	split := splitQuery(q)
-	text, args := sqlrec.List(s.q.d, sc, split[0], recordColumns)
-	return s.q.d.fenceTimers(text), args, len(split), nil
+	sql, args = s.listSQL(sc, q)
+	return sql, args, len(splitQuery(q)), nil
 }
 
 // ReaderSQL exposes the statements of TimersDue and the claim of

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -153,44 +152,20 @@ func (s *Store) listChecked(ctx context.Context, db querier, sc *record.Schema, 
 	if last == nil {
 		last = db.Query
 	}
-	parts := splitQuery(q)
-	b := &pgx.Batch{}
-	for _, p := range parts {
-		text, args := sqlrec.List(s.q.d, sc, p, recordColumns)
-		b.Queue(s.q.d.fenceTimers(text), args...)
-	}
-	br := db.SendBatch(ctx, b)
-	var recs []*record.Record
-	for range parts {
-		rows, err := br.Query()
-		if err == nil {
-			var docs [][]byte
-			docs, err = pgx.CollectRows(rows, pgx.RowTo[[]byte])
-			for _, doc := range docs {
-				if err != nil {
-					break
-				}
-				var rec *record.Record
-				rec, err = decodeRecord(doc)
-				recs = append(recs, rec)
-			}
-		}
-		if err != nil {
-			_ = br.Close()
-			return record.Page{}, mapError(err, "", "")
-		}
-	}
-	if err := br.Close(); err != nil {
+	text, args := s.listSQL(sc, q)
+	rows, err := db.Query(ctx, text, args...)
+	if err != nil {
 		return record.Page{}, mapError(err, "", "")
 	}
-	if len(parts) > 1 {
-		// Each part is in q's order; so is their union once sorted.
-		slices.SortFunc(recs, func(a, b *record.Record) int {
-			x, _ := q.Order.Key(a)
-			y, _ := q.Order.Key(b)
-			return cmp.Or(x.Compare(y), strings.Compare(a.ID, b.ID))
-		})
-		recs = recs[:min(len(recs), q.PageSize()+1)]
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return record.Page{}, mapError(err, "", "")
+	}
+	recs := make([]*record.Record, len(docs))
+	for i, doc := range docs {
+		if recs[i], err = decodeRecord(doc); err != nil {
+			return record.Page{}, err
+		}
 	}
 	page := record.NewPage(q, recs)
 	if len(page.Records) == 0 {
@@ -202,18 +177,47 @@ func (s *Store) listChecked(ctx context.Context, db querier, sc *record.Schema, 
 	return page, nil
 }
 
+// listSQL returns the statement of q, a query of sc that passed its
+// CheckQuery: sqlrec.List's, or, when splitQuery splits q, the statement of each part in parentheses, merged
+// with UNION ALL in List order, which the planner reads as a Merge Append
+// of the parts' index scans that stops after the page. Distinct values
+// of one filter select disjoint records, so the merge needs no
+// deduplication.
+func (s *Store) listSQL(sc *record.Schema, q record.Query) (string, []any) {
+	parts := splitQuery(q)
+	if len(parts) == 1 {
+		text, args := sqlrec.List(s.q.d, sc, parts[0], recordColumns)
+		return s.q.d.fenceTimers(text), args
+	}
+	ord := orderColumn[q.Order]
+	var (
+		texts []string
+		args  []any
+	)
+	for _, p := range parts {
+		text, a := sqlrec.List(s.q.d, sc, p, recordColumns+" AS doc, r."+ord+" AS o, r.id AS i")
+		texts = append(texts, "("+shiftParams(s.q.d.fenceTimers(text), len(args))+")")
+		args = append(args, a...)
+	}
+	return "SELECT doc FROM (" + strings.Join(texts, " UNION ALL ") + ") u ORDER BY o, i LIMIT " +
+		strconv.Itoa(q.PageSize()+1), args
+}
+
+// orderColumn is the records column of each record.Order.
+var orderColumn = [...]string{record.ByOpened: "opened_at", record.ByResolved: "resolved_at", record.ByClosed: "closed_at"}
+
 // maxSplit is the most values of one filter splitQuery splits a query by.
 const maxSplit = 8
 
 // splitQuery returns the queries whose results make up q's: q itself, or,
-// when q keeps records in one of several states, state categories or
-// priorities (the first of these that has from 2 to maxSplit values) and
-// has no filter of another indexed column, one query per value. PostgreSQL cannot read the index of such a column in
-// List order for several values at once, so it would walk the List order
-// of the whole kind instead (slow when the values' records lie late in
-// it, as open records do in the opening order); each of the split queries
-// reads its value's index in List order and stops at a page, and their
-// pages merge into q's.
+// when q keeps records in one of several state categories, states or
+// priorities (the first of these that has from 2 to maxSplit values) and has no filter of
+// another indexed column, one query per value. PostgreSQL 15 cannot read
+// the index of such a column in List order for several values at once,
+// so it would walk the List order of the whole kind instead (slow when
+// the values' records lie late in it, as open records do in the opening
+// order); each of the split queries reads its value's index in List order
+// and stops at a page, and listSQL merges them.
 func splitQuery(q record.Query) []record.Query {
 	if q.Assignee != "" || q.AssignmentGroup != "" || q.Service != "" || q.Category != "" || q.Requester != "" ||
 		q.ConfigItem != "" || !q.Parent.IsZero() || q.Major != nil || len(q.Attrs) > 0 || sqlrec.FromTimers(q) {

@@ -71,6 +71,17 @@ func (dialect) TimersByKey(alias string) string {
 	return "sla_timers " + alias + " INDEXED BY sqlite_autoindex_sla_timers_1"
 }
 
+// Opaque returns cond in parentheses: SQLite has no statistics to
+// estimate it from, and its columns are Unindexed.
+func (dialect) Opaque(cond string) string { return "(" + cond + ")" }
+
+// RecordsByWake names the index records_sla_wake
+// (migrations/0002_records.sql): without statistics, SQLite would rather
+// walk another index of records in List order.
+func (dialect) RecordsByWake(alias string) string {
+	return "records " + alias + " INDEXED BY records_sla_wake"
+}
+
 // CursorID returns p: IDs compare by bytes (SQLite's BINARY collation),
 // as record.Cursor does.
 func (dialect) CursorID(p string) string { return p }

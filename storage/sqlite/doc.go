@@ -80,10 +80,9 @@
 //     and requester_id, and for the parent (parent_kind, parent_id); major
 //     records (WHERE major = 1); (kind, resolved_at, id) and (kind,
 //     closed_at, id) of the records that have the instant, for those List
-//     orders; (kind, opened_at, id) of the records with a breach instant
-//     and of those with an at-risk instant, for the SLA filters; and
-//     (sla_wake_at) of the records with a wake-up, across kinds, for
-//     TimersDue and the worker. Declare adds a partial expression index
+//     orders; and (sla_wake_at) of the records with a wake-up, across
+//     kinds, for TimersDue, the worker and the SLA filters (see
+//     sla_timers). Declare adds a partial expression index
 //     per filterable attribute of a kind: (json_extract(doc,
 //     '$.attrs.<name>'), opened_at, id) WHERE kind = '<kind>'.
 //   - record_config_items: one row per configuration item of a record,
@@ -99,7 +98,19 @@
 //     the order of the first save. Triggers refuse a timer of a record
 //     that is not stored (also on connections without foreign keys, such
 //     as an application's transaction given to Join) and moving a timer
-//     to another record.
+//     to another record. Each timer also carries its record's
+//     opened_at and a generated phase (its status just before its next
+//     wake-up: ok, at risk or breached), so that the SLA filters read
+//     timers in List order: (kind, metric, opened_at, record_id) and
+//     (kind, policy_kind, opened_at, record_id) for every timer; (kind,
+//     opened_at, record_id) of the timers at risk and of the breached
+//     ones, and (kind, metric, ...) of the breached ones; and the breach
+//     instant of the breached ones. A new, running timer lands in the key
+//     and the metric and policy kind indexes only. The timers whose status
+//     at the instant asked about differs from their phase had a wake-up
+//     at or before it: List finds them from the records' sla_wake_at,
+//     which the worker keeps small. Without a worker such records pile
+//     up and the SLA filters slow down, staying exact.
 //   - sla_crossings: the crossings the worker recorded, unique by record,
 //     timer, cycle and basis points.
 //   - number_sequences: the last value of each kind's sequence.
@@ -114,9 +125,10 @@
 // truncated to the microsecond, except a timer's NextWakeAt, which is
 // rounded up: the breach wakes one nanosecond after the due time, and
 // truncating it would make the timer due again at that very instant.
-// Queries compare with their instants rounded up, which for stored whole
-// microseconds selects what the same comparison with the exact instant
-// selects (see the dialect's Time).
+// Queries compare with their instants rounded up (see the dialect's
+// Time); the SLA filters compare with whole microseconds that select, of
+// stored whole microseconds, what the comparison with the exact
+// Query.Now selects.
 //
 // List runs the statement sqlrec.List builds for the query. A filter on
 // several values of one indexed column (states, state categories,

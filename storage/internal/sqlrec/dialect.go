@@ -37,11 +37,25 @@ type Dialect interface {
 	// that no index serves, so that a condition on it filters the rows an
 	// index found without choosing that index, such as "+col".
 	Unindexed(col string) string
+	// Opaque returns a condition that holds exactly when cond (a
+	// condition of Unindexed columns) holds, and that the planner takes
+	// as selecting a fixed share of the rows rather than estimating the
+	// product of its terms, such as a CASE. An arm of timerList filters
+	// the timers of its index with it: estimated term by term, the
+	// share would look so small that PostgreSQL would rather read every
+	// timer of the index and sort them than read them in List order and
+	// stop after a page.
+	Opaque(cond string) string
 	// TimersByKey returns the FROM item of sla_timers aliased alias for
 	// a probe of one record's timers, read through the timers' key
 	// (kind, record_id, id) only: SQLite names the index, PostgreSQL
 	// needs no hint.
 	TimersByKey(alias string) string
+	// RecordsByWake returns the FROM item of records aliased alias for
+	// a read of the records with a wake-up at or before an instant,
+	// through their index on sla_wake_at: SQLite names the index,
+	// PostgreSQL needs no hint.
+	RecordsByWake(alias string) string
 	// CursorID returns how to compare the cursor's ID argument p with an
 	// ID column, such as p itself or a cast to the ID columns' collation.
 	CursorID(p string) string

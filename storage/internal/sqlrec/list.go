@@ -3,6 +3,7 @@ package sqlrec
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
@@ -44,8 +45,10 @@ var orderColumn = [...]string{record.ByOpened: "opened_at", record.ByResolved: "
 // serve it: the kind is spliced in as a literal (so that the per-kind
 // partial indexes of attributes match), equality filters on text columns
 // repeat "<> ”" (their indexes leave out the empty value), and the SLA
-// filters name the summary columns (their partial indexes hold only the
-// records with such an instant) before they look at the timers.
+// filters read the timers in List order through their phase and metric
+// indexes (see timerList), or, in the other orders and with a ConfigItem
+// filter, name the records' summary columns before they look at the
+// timers.
 func List(d Dialect, s *record.Schema, q record.Query, columns string) (string, []any) {
 	b := &builder{d: d}
 	if FromTimers(q) {
@@ -169,49 +172,93 @@ func (b *builder) recordConditions(s *record.Schema, q record.Query, withOpened 
 }
 
 // slaConditions returns the conditions of q.SLA: first a condition on the
-// record's summary columns that every match meets (so that the partial
-// summary indexes serve it), then, unless the summary decides alone, one
-// on the timers themselves, with record.TimerSummary's rules.
+// record's summary columns that every match meets, then, unless the
+// summary decides alone, one on the timers themselves, with
+// record.TimerSummary's rules.
 func slaConditions(b *builder, q record.Query) []string {
 	f := q.SLA
-	d := b.d
 	var out []string
 	if f.Breached {
 		// BreachedBy: a breach instant before now. The summary holds the
 		// earliest breach instant of every timer, so it decides alone
 		// unless the timers are narrowed.
-		out = append(out, "r.sla_breach_at IS NOT NULL", "r.sla_breach_at < "+b.arg(d.Time(q.Now)))
+		out = append(out, "r.sla_breach_at IS NOT NULL", "r.sla_breach_at < "+b.nowAfter(q.Now))
 	}
 	if f.AtRisk {
 		// AtRiskBy: running or paused, the last warning at or before now,
 		// and not breached by now. The summary holds the earliest at-risk
 		// instant of the running and paused timers.
-		out = append(out, "r.sla_at_risk_at IS NOT NULL", "r.sla_at_risk_at <= "+b.arg(d.Time(q.Now)))
+		out = append(out, "r.sla_at_risk_at IS NOT NULL", "r.sla_at_risk_at < "+b.nowPast(q.Now))
 	}
 	narrowed := f.Metric != "" || len(f.PolicyKinds) > 0
 	if f.Breached && !narrowed {
 		return out
 	}
-	var timer []string
+	c := col{d: b.d, alias: "t"}
+	timer := b.narrow(f, c, false)
+	switch {
+	case f.Breached:
+		timer = append(timer, b.breached(c, q.Now)...)
+	case f.AtRisk:
+		timer = append(timer, b.atRisk(c, q.Now)...)
+	}
+	return append(out, "EXISTS (SELECT 1 FROM "+b.d.Table("sla_timers")+" t WHERE t.kind = r.kind AND t.record_id = r.id AND "+
+		strings.Join(timer, " AND ")+")")
+}
+
+// Instants as the SQL stores keep them: whole microseconds, in UTC.
+// Query.Now may have nanoseconds; the conditions on stored instants
+// compare with whole microseconds that select the same instants as the
+// exact Now (nowAfter, nowPast), so that they do not depend on how a
+// dialect's Time rounds.
+
+// nowAfter returns the argument for "x < now" and "x >= now" on a stored
+// instant x: now rounded up to the microsecond, which a stored instant
+// lies before exactly when it lies before now.
+func (b *builder) nowAfter(now time.Time) string { return b.arg(b.d.Time(ceilMicro(now))) }
+
+// nowPast returns the argument for "x <= now" written "x < p" on a stored
+// instant x: the microsecond after now's, before which a stored instant
+// lies exactly when it is not after now.
+func (b *builder) nowPast(now time.Time) string {
+	return b.arg(b.d.Time(now.UTC().Truncate(time.Microsecond).Add(time.Microsecond)))
+}
+
+// ceilMicro returns t in UTC rounded up to the microsecond.
+func ceilMicro(t time.Time) time.Time {
+	f := t.UTC().Truncate(time.Microsecond)
+	if f.Before(t) {
+		f = f.Add(time.Microsecond)
+	}
+	return f
+}
+
+// breached returns the conditions of record.TimerSummary.BreachedBy(now)
+// on the timer c: a breach instant before now.
+func (b *builder) breached(c col, now time.Time) []string {
+	return []string{c.no("breach_at") + " < " + b.nowAfter(now)}
+}
+
+// atRisk returns the conditions of record.TimerSummary.AtRiskBy(now) on
+// the timer c: running or paused, the last warning at or before now, no
+// breach before now.
+func (b *builder) atRisk(c col, now time.Time) []string {
+	return []string{c.no("stage") + " IN ('running', 'paused')", c.no("at_risk_at") + " < " + b.nowPast(now),
+		"(" + c.no("breach_at") + " IS NULL OR " + c.no("breach_at") + " >= " + b.nowAfter(now) + ")"}
+}
+
+// narrow returns the Metric and PolicyKinds conditions of f on the timer
+// c; ix tells whether the metric's is to choose the index (the policy
+// kinds' never do: no index of a flag's arm has them).
+func (b *builder) narrow(f record.SLAFilter, c col, ix bool) []string {
+	var out []string
 	if f.Metric != "" {
-		timer = append(timer, "t.metric = "+b.arg(string(f.Metric)))
+		out = append(out, c.of("metric", ix)+" = "+b.arg(string(f.Metric)))
 	}
 	if len(f.PolicyKinds) > 0 {
-		ks := make([]any, len(f.PolicyKinds))
-		for i, k := range f.PolicyKinds {
-			ks[i] = int64(k)
-		}
-		timer = append(timer, b.in("t.policy_kind", ks))
+		out = append(out, b.in(c.no("policy_kind"), policyKinds(f.PolicyKinds)))
 	}
-	if f.Breached {
-		timer = append(timer, "t.breach_at < "+b.arg(d.Time(q.Now)))
-	}
-	if f.AtRisk {
-		timer = append(timer, "t.stage IN ('running', 'paused')", "t.at_risk_at <= "+b.arg(d.Time(q.Now)),
-			"(t.breach_at IS NULL OR t.breach_at >= "+b.arg(d.Time(q.Now))+")")
-	}
-	return append(out, "EXISTS (SELECT 1 FROM "+d.Table("sla_timers")+" t WHERE t.kind = r.kind AND t.record_id = r.id AND "+
-		strings.Join(timer, " AND ")+")")
+	return out
 }
 
 func anys[T ~string](xs []T) []any {
@@ -251,8 +298,7 @@ func RefreshSummary(d Dialect) string {
 // Timer phases, the sla_timers column phase that the migrations define:
 // a timer's status by its stored values just before its next wake-up
 // (next_wake_at minus one microsecond, or for ever after when it has
-// none).
-// phase 0 is neither.
+// none). phase 0 is neither.
 const (
 	phaseAtRisk   = "1" // TimerSummary.AtRiskBy then
 	phaseBreached = "2" // TimerSummary.BreachedBy then
@@ -260,81 +306,73 @@ const (
 
 // FromTimers reports whether List reads q from the SLA timers rather
 // than from the records: in opened order, without a ConfigItem filter
-// (whose own index reads in that order), for the at-risk filter and for
-// a filter narrowed by Metric or PolicyKinds. The un-narrowed breached
-// filter is decided by the records' summary columns alone. Such a query
-// is one statement whatever its filters on several values: adapters
-// that split queries per value do not split it.
+// (whose own index reads in that order), for every SLA filter. Such a
+// query is one statement whatever its filters on several values:
+// adapters that split queries per value do not split it.
 func FromTimers(q record.Query) bool {
-	f := q.SLA
-	return q.Order == record.ByOpened && q.ConfigItem == "" &&
-		(f.AtRisk || f.Metric != "" || len(f.PolicyKinds) > 0)
+	return q.Order == record.ByOpened && q.ConfigItem == "" && !q.SLA.IsZero()
 }
 
 // timerList is List for a query that FromTimers accepts. The SLA filter
-// becomes one or more arms, each a set of conditions on a timer that
-// together select exactly the timers the filter looks for; each arm reads
-// timers joined to their records in List order (the timers' copy of
-// opened_at, then record_id) through an index of sla_timers, applies the
-// record filters, and stops after a page. A record appears once per arm:
-// a timer is skipped when an earlier timer (seq) of its record meets the
-// arm too. Several arms are merged with UNION, in List order, and the
-// page's records read by key.
+// becomes one or more arms, each a set of conditions that together select
+// exactly the records the filter looks for; each arm reads in List order
+// through one index, applies the record filters, and stops after a page.
+// Several arms are merged with UNION, in List order, and the page's
+// records read by key.
 //
-// The arms rest on the timers' phase and threshold columns (see the
-// migrations): with neither flag, one arm reads the metric's index (or,
-// without a metric, one arm per policy kind reads that kind's index). For
-// AtRisk (running or paused, at_risk_at at or before now, breach_at unset
-// or not before now), the arms are the timers of phase at risk (an index
-// in List order of that phase only), the active ones of phase ok whose
-// warning passed (risk_passed_at, a wake-up not yet handled) and those of
-// phase breached whose breach is not before now (breach_ahead_at, now in
-// the past), each with the exact condition. For Breached (breach_at
-// before now) narrowed by Metric or PolicyKinds, the arms are the timers
-// of phase breached and those of the other phases whose breach passed
-// (breach_passed_at). A timer that meets the filter is in an arm whatever
-// its phase and now: an active timer with an at_risk_at is of phase at
-// risk, or ok with risk_passed_at set, or breached with breach_ahead_at
-// set; one with a breach_at is of phase breached, or has
-// breach_passed_at set. The phase only makes the last arms small when now
-// is about the present.
+// Without a flag, one arm reads the timers of the metric's index (or,
+// without a metric, one arm per policy kind reads that kind's index). A
+// flag's arms rest on the timers' phase (see the migrations): a timer's
+// status is its phase from its last save until its next wake-up, so the
+// timers of the flag's phase hold the matches at about the present, in an
+// index of that phase only. The other matches are
+//
+//   - stale: of a lower phase (0 for at risk; 0 or 1 for breached) at an
+//     instant at or after the next wake-up, which nobody handled yet. The
+//     instant that would make such a timer match is a threshold, so
+//     next_wake_at lies at or before it (phase 0 at risk: next_wake_at at
+//     or before at_risk_at, which is at or before now; phase 0 or 1
+//     breached: next_wake_at at most a microsecond after breach_at, which
+//     is before now), and so does its record's sla_wake_at, the earliest
+//     of its timers': the stale arm reads the records whose sla_wake_at
+//     is not after now rounded up to the microsecond (the index TimersDue
+//     reads, which the wake-up worker keeps small) and keeps those with a
+//     timer that matches, sorted in List order. Without a worker such
+//     records pile up, and that arm grows slower, never wrong.
+//   - past (at risk only): of phase breached, judged at an instant before
+//     the breach (breach_ahead_at, set for phase 2 only).
+//
+// Each arm applies the exact condition of the filter on the timer, so
+// the arms only ever select matches, and every match is in one of them.
+// A record appears once per arm: a timer is skipped when an earlier timer
+// (seq) of its record meets the arm too.
 func (b *builder) timerList(s *record.Schema, q record.Query, columns string) string {
 	f := q.SLA
-	now := func() string { return b.arg(b.d.Time(q.Now)) }
-	// narrow returns the Metric and PolicyKinds conditions; ix tells
-	// whether they are to choose the index.
-	narrow := func(c col, ix bool) []string {
-		var out []string
-		if f.Metric != "" {
-			out = append(out, c.of("metric", ix)+" = "+b.arg(string(f.Metric)))
-		}
-		if len(f.PolicyKinds) > 0 {
-			out = append(out, b.in(c.of("policy_kind", ix), policyKinds(f.PolicyKinds)))
-		}
-		return out
-	}
-	// Each arm names, of its conditions, the columns of the index it is
-	// to read (c.ix) and lets the others only filter (c.no), so that
-	// SQLite, which has no statistics, reads that index.
 	var arms []func(c col) []string
+	// match is the exact filter on a timer, for the arms of a flag; the
+	// arms read the timers of their index with it as one Opaque
+	// condition.
+	var match func(c col) []string
+	opaque := func(conds []string) string { return b.d.Opaque(strings.Join(conds, " AND ")) }
 	switch {
 	case f.AtRisk:
-		exact := func(c col) []string {
-			return append([]string{c.no("stage") + " IN ('running', 'paused')", c.no("at_risk_at") + " <= " + now(),
-				"(" + c.no("breach_at") + " IS NULL OR " + c.no("breach_at") + " >= " + now() + ")"}, narrow(c, false)...)
-		}
+		match = func(c col) []string { return append(b.atRisk(c, q.Now), b.narrow(f, c, false)...) }
 		arms = append(arms,
-			func(c col) []string { return append([]string{c.ix("phase") + " = " + phaseAtRisk}, exact(c)...) },
-			func(c col) []string { return append([]string{c.ix("risk_passed_at") + " <= " + now()}, exact(c)...) },
-			func(c col) []string { return append([]string{c.ix("breach_ahead_at") + " >= " + now()}, exact(c)...) })
-	case f.Breached:
-		arms = append(arms,
+			func(c col) []string { return []string{c.ix("phase") + " = " + phaseAtRisk, opaque(match(c))} },
 			func(c col) []string {
-				return append([]string{c.ix("phase") + " = " + phaseBreached, c.no("breach_at") + " < " + now()}, narrow(c, true)...)
-			},
-			func(c col) []string {
-				return append([]string{c.ix("breach_passed_at") + " < " + now()}, narrow(c, false)...)
+				return []string{c.ix("breach_ahead_at") + " >= " + b.nowAfter(q.Now), opaque(match(c))}
 			})
+	case f.Breached:
+		match = func(c col) []string { return append(b.breached(c, q.Now), b.narrow(f, c, false)...) }
+		arms = append(arms, func(c col) []string {
+			conds := []string{c.ix("phase") + " = " + phaseBreached}
+			if f.Metric != "" {
+				conds = append(conds, c.ix("metric")+" = "+b.arg(string(f.Metric)))
+			}
+			nf := f
+			nf.Metric = ""
+			return append(conds, opaque(append(b.breached(c, q.Now), b.narrow(nf, c, false)...)))
+		})
 	case f.Metric == "":
 		// One arm per policy kind, each in the order of its index.
 		seen := map[sla.PolicyKind]bool{}
@@ -345,18 +383,44 @@ func (b *builder) timerList(s *record.Schema, q record.Query, columns string) st
 			}
 		}
 	default:
-		arms = append(arms, func(c col) []string { return narrow(c, true) })
+		arms = append(arms, func(c col) []string { return b.narrow(f, c, true) })
 	}
 	limit := " LIMIT " + strconv.Itoa(q.PageSize()+1)
-	if len(arms) == 1 {
+	if match == nil && len(arms) == 1 {
 		return b.timerArm(s, q, arms[0], columns) + limit
 	}
-	parts := make([]string, len(arms))
-	for i, arm := range arms {
-		parts[i] = "SELECT o, i FROM (" + b.timerArm(s, q, arm, "t.opened_at AS o, t.record_id AS i") + limit + ") a" + strconv.Itoa(i+1)
+	var parts []string
+	for _, arm := range arms {
+		parts = append(parts, b.timerArm(s, q, arm, "t.opened_at AS o, t.record_id AS i"))
+	}
+	if match != nil {
+		parts = append(parts, b.staleArm(s, q, match))
+	}
+	for i, p := range parts {
+		parts[i] = "SELECT o, i FROM (" + p + limit + ") a" + strconv.Itoa(i+1)
 	}
 	return "SELECT " + columns + " FROM (" + strings.Join(parts, " UNION ") + " ORDER BY o, i" + limit + ") k JOIN " +
 		b.d.Table("records") + " r ON r.kind = '" + s.Kind() + "' AND r.id = k.i ORDER BY k.o, k.i" + limit
+}
+
+// staleArm returns the stale arm of timerList without its LIMIT: the
+// records r whose earliest wake-up is not after q.Now (through the
+// records' wake-up index), that meet q's record filters, are after q's
+// cursor and have a timer that meets match, as (o, i) in List order.
+func (b *builder) staleArm(s *record.Schema, q record.Query, match func(c col) []string) string {
+	where := []string{"r.sla_wake_at IS NOT NULL", "r.sla_wake_at <= " + b.nowAfter(q.Now), "r.kind = '" + s.Kind() + "'"}
+	where = append(where, b.recordConditions(s, q, true)...)
+	if q.Text != "" {
+		where = append(where, b.d.TextFilter(b.arg, q.Text))
+	}
+	if q.After != "" {
+		c, _ := record.ParseCursor(q.After)
+		where = append(where, "(r.opened_at, r.id) > ("+b.arg(b.d.Time(c.At))+", "+b.d.CursorID(b.arg(c.ID))+")")
+	}
+	where = append(where, "EXISTS (SELECT 1 FROM "+b.d.TimersByKey("u")+" WHERE u.kind = r.kind AND u.record_id = r.id AND "+
+		strings.Join(match(col{d: b.d, alias: "u"}), " AND ")+")")
+	return "SELECT r.opened_at AS o, r.id AS i FROM " + b.d.RecordsByWake("r") + " WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY r.opened_at, r.id"
 }
 
 // col names the columns of one alias of sla_timers in the conditions of

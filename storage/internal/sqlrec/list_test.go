@@ -24,6 +24,8 @@ func (testDialect) Bool(b bool) any                                { return b }
 func (testDialect) CursorID(p string) string                       { return p }
 func (testDialect) Unindexed(col string) string                    { return col }
 func (testDialect) TimersByKey(alias string) string                { return "s.sla_timers " + alias }
+func (testDialect) Opaque(cond string) string                      { return "(" + cond + ")" }
+func (testDialect) RecordsByWake(alias string) string              { return "s.records " + alias }
 func (testDialect) AttrArg(_ record.Attribute, v record.Value) any { return v.String() }
 func (testDialect) AttrExpr(doc string, a record.Attribute) string {
 	return "(" + doc + "->'attrs'->>'" + a.Name + "')"

@@ -11,16 +11,16 @@
 -- (running or paused, at_risk_at set, at or before that instant, not
 -- breached), 0 otherwise. Until the next wake-up the status is the phase
 -- once the phase's own threshold has passed, so the timers at risk or
--- breached at about the present are those of that phase; the others (a
--- wake-up that passed unhandled, an instant in the past) are few, and
--- List reads them through the threshold columns and their indexes (see
--- sqlrec.List). The
--- differences of instants keep the expression immutable.
-
--- The threshold of the timers whose status may differ from their phase,
--- NULL for the others (their own columns, so that the planner has their
--- statistics): at_risk_at of an active timer of phase 0, breach_at of one
--- of phase 2, breach_at of one of phase 0 or 1.
+-- breached at about the present are those of that phase. The others are
+-- a wake-up that passed unhandled, which records_sla_wake_idx finds, and,
+-- for at risk, an instant before a saved breach, which breach_ahead_at
+-- finds (see sqlrec.List). The differences of instants keep the
+-- expressions immutable.
+--
+-- A new timer is running and of phase 0, so it lands in the key and the
+-- metric and policy kind indexes only: the phase indexes hold the timers
+-- at risk or breached, and the records' SLA indexes of version 3 are
+-- dropped (List reads those filters from the timers).
 ALTER TABLE sla_timers
     ADD COLUMN opened_at timestamptz,
     ADD COLUMN phase smallint NOT NULL GENERATED ALWAYS AS (CASE
@@ -28,29 +28,27 @@ ALTER TABLE sla_timers
         WHEN stage IN ('running', 'paused') AND at_risk_at IS NOT NULL
             AND (next_wake_at IS NULL OR next_wake_at - at_risk_at >= interval '1 microsecond') THEN 1
         ELSE 0 END) STORED,
-    ADD COLUMN risk_passed_at timestamptz GENERATED ALWAYS AS (CASE
-        WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - breach_at > interval '1 microsecond') THEN NULL
-        WHEN stage IN ('running', 'paused') AND at_risk_at IS NOT NULL
-            AND (next_wake_at IS NULL OR next_wake_at - at_risk_at >= interval '1 microsecond') THEN NULL
-        WHEN stage IN ('running', 'paused') THEN at_risk_at END) STORED,
+    -- breach_at of the timers of phase 2, NULL for the others (a column
+    -- of its own, so that the planner has its statistics).
     ADD COLUMN breach_ahead_at timestamptz GENERATED ALWAYS AS (CASE
-        WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - breach_at > interval '1 microsecond') THEN breach_at END) STORED,
-    ADD COLUMN breach_passed_at timestamptz GENERATED ALWAYS AS (CASE
-        WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - breach_at > interval '1 microsecond') THEN NULL ELSE breach_at END) STORED;
+        WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - breach_at > interval '1 microsecond') THEN breach_at END) STORED;
 UPDATE sla_timers t SET opened_at = r.opened_at FROM records r WHERE r.kind = t.kind AND r.id = t.record_id;
 ALTER TABLE sla_timers ALTER COLUMN opened_at SET NOT NULL;
 
 -- The Metric and PolicyKinds filters without a flag, in List order.
 CREATE INDEX sla_timers_metric_idx      ON sla_timers (kind, metric, opened_at, record_id);
 CREATE INDEX sla_timers_policy_kind_idx ON sla_timers (kind, policy_kind, opened_at, record_id);
--- The timers at risk and the breached ones (by metric) in List order.
-CREATE INDEX sla_timers_at_risk_idx     ON sla_timers (kind, opened_at, record_id) WHERE phase = 1;
-CREATE INDEX sla_timers_breached_idx    ON sla_timers (kind, metric, opened_at, record_id) WHERE phase = 2;
--- The few whose status differs from their phase at the instant asked
--- about, by the threshold that tells.
-CREATE INDEX sla_timers_risk_passed_idx   ON sla_timers (kind, risk_passed_at) WHERE risk_passed_at IS NOT NULL;
-CREATE INDEX sla_timers_breach_ahead_idx  ON sla_timers (kind, breach_ahead_at) WHERE breach_ahead_at IS NOT NULL;
-CREATE INDEX sla_timers_breach_passed_idx ON sla_timers (kind, breach_passed_at) WHERE breach_passed_at IS NOT NULL;
+-- The timers at risk and the breached ones (all, and by metric) in List
+-- order.
+CREATE INDEX sla_timers_at_risk_idx         ON sla_timers (kind, opened_at, record_id) WHERE phase = 1;
+CREATE INDEX sla_timers_breached_idx        ON sla_timers (kind, opened_at, record_id) WHERE phase = 2;
+CREATE INDEX sla_timers_breached_metric_idx ON sla_timers (kind, metric, opened_at, record_id) WHERE phase = 2;
+-- The timers of phase 2 by their breach, for at risk at an instant before
+-- it.
+CREATE INDEX sla_timers_breach_ahead_idx ON sla_timers (kind, breach_ahead_at) WHERE breach_ahead_at IS NOT NULL;
+
+DROP INDEX records_sla_breach_idx;
+DROP INDEX records_sla_at_risk_idx;
 
 -- A record's timers follow its opening instant. The function keeps the
 -- search path of this migration (the store's schema).

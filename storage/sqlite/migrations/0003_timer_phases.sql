@@ -11,42 +11,40 @@
 -- (running or paused, at_risk_at set, at or before that instant, not
 -- breached), 0 otherwise. Until the next wake-up the status is the phase
 -- once the phase's own threshold has passed, so the timers at risk or
--- breached at about the present are those of that phase; the others (a
--- wake-up that passed unhandled, an instant in the past) are few, and
--- List reads them through the threshold columns and their indexes (see
--- sqlrec.List).
+-- breached at about the present are those of that phase. The others are
+-- a wake-up that passed unhandled, which the records' sla_wake_at index
+-- finds, and, for at risk, an instant before a saved breach, which
+-- breach_ahead_at finds (see sqlrec.List).
+--
+-- A new timer is running and of phase 0, so it lands in the key and the
+-- metric and policy kind indexes only: the phase indexes hold the timers
+-- at risk or breached, and the records' SLA indexes of 0002 are dropped
+-- (List reads those filters from the timers).
 ALTER TABLE sla_timers ADD COLUMN opened_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sla_timers ADD COLUMN phase INTEGER GENERATED ALWAYS AS (CASE
     WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 > breach_at) THEN 2
     WHEN stage IN ('running', 'paused') AND at_risk_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 >= at_risk_at) THEN 1
     ELSE 0 END) VIRTUAL;
--- The threshold of the timers whose status may differ from their phase,
--- NULL for the others: at_risk_at of an active timer of phase 0,
--- breach_at of one of phase 2, breach_at of one of phase 0 or 1.
-ALTER TABLE sla_timers ADD COLUMN risk_passed_at INTEGER GENERATED ALWAYS AS (CASE
-    WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 > breach_at) THEN NULL
-    WHEN stage IN ('running', 'paused') AND at_risk_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 >= at_risk_at) THEN NULL
-    WHEN stage IN ('running', 'paused') THEN at_risk_at END) VIRTUAL;
+-- breach_at of the timers of phase 2, NULL for the others.
 ALTER TABLE sla_timers ADD COLUMN breach_ahead_at INTEGER GENERATED ALWAYS AS (CASE
     WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 > breach_at) THEN breach_at END) VIRTUAL;
-ALTER TABLE sla_timers ADD COLUMN breach_passed_at INTEGER GENERATED ALWAYS AS (CASE
-    WHEN breach_at IS NOT NULL AND (next_wake_at IS NULL OR next_wake_at - 1 > breach_at) THEN NULL ELSE breach_at END) VIRTUAL;
 
 UPDATE sla_timers SET opened_at = (SELECT r.opened_at FROM records r WHERE r.kind = sla_timers.kind AND r.id = sla_timers.record_id);
 
 -- The Metric and PolicyKinds filters without a flag, in List order.
 CREATE INDEX sla_timers_metric ON sla_timers (kind, metric, opened_at, record_id);
 CREATE INDEX sla_timers_policy_kind ON sla_timers (kind, policy_kind, opened_at, record_id);
--- The timers at risk and the breached ones (by metric) in List order.
+-- The timers at risk and the breached ones (all, and by metric) in List
+-- order.
 CREATE INDEX sla_timers_at_risk ON sla_timers (kind, opened_at, record_id) WHERE phase = 1;
-CREATE INDEX sla_timers_breached ON sla_timers (kind, metric, opened_at, record_id) WHERE phase = 2;
--- The few whose status differs from their phase at the instant asked
--- about, by the threshold that tells: an active timer of phase 0 whose
--- warning passed, one of phase 2 not yet breached then, one of phase 0 or
--- 1 whose breach passed.
-CREATE INDEX sla_timers_risk_passed ON sla_timers (kind, risk_passed_at) WHERE risk_passed_at IS NOT NULL;
+CREATE INDEX sla_timers_breached ON sla_timers (kind, opened_at, record_id) WHERE phase = 2;
+CREATE INDEX sla_timers_breached_metric ON sla_timers (kind, metric, opened_at, record_id) WHERE phase = 2;
+-- The timers of phase 2 by their breach, for at risk at an instant before
+-- it.
 CREATE INDEX sla_timers_breach_ahead ON sla_timers (kind, breach_ahead_at) WHERE breach_ahead_at IS NOT NULL;
-CREATE INDEX sla_timers_breach_passed ON sla_timers (kind, breach_passed_at) WHERE breach_passed_at IS NOT NULL;
+
+DROP INDEX records_sla_breach;
+DROP INDEX records_sla_at_risk;
 
 -- A record's timers follow its opening instant.
 CREATE TRIGGER records_opened_timers AFTER UPDATE OF opened_at ON records
