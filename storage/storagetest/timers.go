@@ -349,12 +349,19 @@ func (e *env) requireSLALists(refs []record.Ref) {
 	})
 	filters := []record.SLAFilter{
 		{AtRisk: true}, {AtRisk: true, Metric: sla.MetricResponse}, {AtRisk: true, PolicyKinds: []sla.PolicyKind{sla.KindOLA}},
-		{Breached: true, Metric: sla.MetricResponse}, {Breached: true, PolicyKinds: []sla.PolicyKind{sla.KindSLA, sla.KindOLA}},
+		{Breached: true}, {Breached: true, Metric: sla.MetricResponse}, {Breached: true, PolicyKinds: []sla.PolicyKind{sla.KindSLA, sla.KindOLA}},
 		{Metric: sla.MetricResponse}, {PolicyKinds: []sla.PolicyKind{sla.KindOLA, sla.KindSLA}},
 	}
+	// Every instant also half a microsecond before and after: stores
+	// keep whole microseconds, and Now may fall between two.
+	var nows []time.Time
+	for m := -90; m <= 240; m += 5 {
+		at := t0.Add(time.Duration(m) * time.Minute)
+		nows = append(nows, at, at.Add(-500*time.Nanosecond), at.Add(500*time.Nanosecond))
+	}
 	for _, f := range filters {
-		for m := -90; m <= 240; m += 5 {
-			q := record.Query{Kind: e.gen.kind(), SLA: f, Now: t0.Add(time.Duration(m) * time.Minute), Limit: 2}
+		for _, now := range nows {
+			q := record.Query{Kind: e.gen.kind(), SLA: f, Now: now, Limit: 2}
 			var want []string
 			for _, r := range stored {
 				if q.Match(r) {
