@@ -153,11 +153,7 @@ func (s *Store) listChecked(ctx context.Context, db querier, sc *record.Schema, 
 		last = db.Query
 	}
 	text, args := s.listSQL(sc, q)
-	rows, err := db.Query(ctx, text, args...)
-	if err != nil {
-		return record.Page{}, mapError(err, "", "")
-	}
-	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	docs, err := queryCustomPlan(ctx, db, text, args)
 	if err != nil {
 		return record.Page{}, mapError(err, "", "")
 	}
@@ -175,6 +171,47 @@ func (s *Store) listChecked(ctx context.Context, db querier, sc *record.Schema, 
 		return record.Page{}, err
 	}
 	return page, nil
+}
+
+// The statements around List's: the planner plans its statement for the
+// values of each call. A generic plan, which PostgreSQL may settle on for
+// a statement pgx has prepared once it has run five times, cannot know
+// how selective each filter's values are nor which arm of the SLA filters
+// is empty, and can read a whole index where the page needs a few rows.
+const (
+	customPlans  = "SET LOCAL plan_cache_mode = force_custom_plan"
+	defaultPlans = "SET LOCAL plan_cache_mode = DEFAULT"
+)
+
+// queryCustomPlan runs text (which selects one bytea column) with args on
+// db between customPlans and defaultPlans, in one round trip, and returns
+// its rows. The setting is transaction-local and set back, so it does not
+// outlive the statement even in an application's transaction (Join).
+func queryCustomPlan(ctx context.Context, db querier, text string, args []any) ([][]byte, error) {
+	b := &pgx.Batch{}
+	b.Queue(customPlans)
+	b.Queue(text, args...)
+	b.Queue(defaultPlans)
+	br := db.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return docs, br.Close()
 }
 
 // listSQL returns the statement of q, a query of sc that passed its

@@ -344,8 +344,7 @@ func FromTimers(q record.Query) bool {
 //
 // Each arm applies the exact condition of the filter on the timer, so
 // the arms only ever select matches, and every match is in one of them.
-// A record appears once per arm: a timer is skipped when an earlier timer
-// (seq) of its record meets the arm too.
+// A record appears once per arm (see timerArm).
 func (b *builder) timerList(s *record.Schema, q record.Query, columns string) string {
 	f := q.SLA
 	var arms []func(c col) []string
@@ -387,11 +386,11 @@ func (b *builder) timerList(s *record.Schema, q record.Query, columns string) st
 	}
 	limit := " LIMIT " + strconv.Itoa(q.PageSize()+1)
 	if match == nil && len(arms) == 1 {
-		return b.timerArm(s, q, arms[0], columns) + limit
+		return b.timerArm(s, q, arms[0], columns, false) + limit
 	}
 	var parts []string
 	for _, arm := range arms {
-		parts = append(parts, b.timerArm(s, q, arm, "t.opened_at AS o, t.record_id AS i"))
+		parts = append(parts, b.timerArm(s, q, arm, "t.opened_at AS o, t.record_id AS i", true))
 	}
 	if match != nil {
 		parts = append(parts, b.staleArm(s, q, match))
@@ -448,12 +447,16 @@ func (c col) of(name string, ix bool) string {
 }
 
 // timerArm returns the statement of one arm of timerList without its
-// LIMIT: the timers t that meet the arm's conditions and are the first
-// of their record to (seq, probed through the timers' key), joined to their records r that meet q's other filters,
-// after q's cursor, in List order. The records are joined with CROSS
-// JOIN, which SQLite reads in the order written (the timers' index first)
-// and PostgreSQL plans as any join.
-func (b *builder) timerArm(s *record.Schema, q record.Query, arm func(c col) []string, columns string) string {
+// LIMIT: the timers t that meet the arm's conditions, joined to their
+// records r that meet q's other filters, after q's cursor, in List order,
+// one row per record. With distinct, columns are the arm's (o, i), whose
+// duplicates (two timers of one record carry its opening instant) lie next
+// to each other in the index order and SELECT DISTINCT drops them as it
+// reads; otherwise only the first timer of each record that meets the arm
+// (by seq, probed through the timers' key) is kept. The records are joined
+// with CROSS JOIN, which SQLite reads in the order written (the timers'
+// index first) and PostgreSQL plans as any join.
+func (b *builder) timerArm(s *record.Schema, q record.Query, arm func(c col) []string, columns string, distinct bool) string {
 	kindLit := "'" + s.Kind() + "'"
 	timers := b.d.Table("sla_timers")
 	where := append([]string{"t.kind = " + kindLit}, arm(col{d: b.d, alias: "t", index: true})...)
@@ -467,14 +470,18 @@ func (b *builder) timerArm(s *record.Schema, q record.Query, arm func(c col) []s
 		c, _ := record.ParseCursor(q.After)
 		where = append(where, "(t.opened_at, t.record_id) > ("+b.arg(b.d.Time(c.At))+", "+b.d.CursorID(b.arg(c.ID))+")")
 	}
-	where = append(where, "NOT EXISTS (SELECT 1 FROM "+b.d.TimersByKey("u")+" WHERE u.kind = t.kind AND u.record_id = t.record_id AND u.seq < t.seq AND "+
-		strings.Join(arm(col{d: b.d, alias: "u"}), " AND ")+")")
+	selectKw := "SELECT DISTINCT "
+	if !distinct {
+		selectKw = "SELECT "
+		where = append(where, "NOT EXISTS (SELECT 1 FROM "+b.d.TimersByKey("u")+" WHERE u.kind = t.kind AND u.record_id = t.record_id AND u.seq < t.seq AND "+
+			strings.Join(arm(col{d: b.d, alias: "u"}), " AND ")+")")
+	}
 	where = append(where, "r.kind = "+kindLit, "r.id = t.record_id")
 	where = append(where, b.recordConditions(s, q, false)...)
 	if q.Text != "" {
 		where = append(where, b.d.TextFilter(b.arg, q.Text))
 	}
-	return "SELECT " + columns + " FROM " + timers + " t CROSS JOIN " + b.d.Table("records") + " r WHERE " +
+	return selectKw + columns + " FROM " + timers + " t CROSS JOIN " + b.d.Table("records") + " r WHERE " +
 		strings.Join(where, " AND ") + " ORDER BY t.opened_at, t.record_id"
 }
 
