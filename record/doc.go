@@ -28,8 +28,10 @@
 //
 // Links are typed and directed (From → To) and readable from both ends.
 // A LinkType says how a state change cascades along it and whether cycles
-// are refused. Parent and child are not links but the header's Parent, so
-// that children are a List filter.
+// are refused; practices refuse them with CheckCycle, which takes the
+// type's lock (Tx.LockLinkTypes) first so that two transactions cannot
+// each add half of a cycle. Parent and child are not links but the
+// header's Parent, so that children are a List filter.
 //
 // # Queries
 //
