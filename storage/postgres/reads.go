@@ -185,8 +185,10 @@ const (
 
 // queryCustomPlan runs text (which selects one bytea column) with args on
 // db between customPlans and defaultPlans, in one round trip, and returns
-// its rows. The setting is transaction-local and set back, so it does not
-// outlive the statement even in an application's transaction (Join).
+// its rows. The setting is transaction-local and reset to its default
+// (the server's, database's or role's) after the statement, so it does
+// not outlive the statement even in an application's transaction (Join);
+// a value the application SET for its session is not restored.
 func queryCustomPlan(ctx context.Context, db querier, text string, args []any) ([][]byte, error) {
 	b := &pgx.Batch{}
 	b.Queue(customPlans)
