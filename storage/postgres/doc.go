@@ -211,10 +211,11 @@
 // statement's plan for the life of the connection. Keep autovacuum on, or
 // run ANALYZE on the schema's tables after loading many records.
 //
-// List's statement is planned for the values of each call (it runs
-// between SET LOCAL plan_cache_mode = force_custom_plan and its reset, in
-// the same round trip): a generic plan cannot tell which filter is
-// selective nor which arm of an SLA filter is empty.
+// List's statement is planned for the values of each call: it runs
+// with plan_cache_mode set to force_custom_plan for the transaction, and
+// the value in force before is put back after it, in the same round trip.
+// A generic plan cannot tell which filter is selective nor which arm of
+// an SLA filter is empty.
 //
 // # Connection poolers
 //

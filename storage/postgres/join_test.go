@@ -145,3 +145,41 @@ func TestJoin(t *testing.T) {
 		require.NoError(t, s.Join(tx).Declare(ctx, ticketSchema()))
 	})
 }
+
+// TestListKeepsPlanSetting checks that List, which plans its statement
+// for each call, leaves the plan_cache_mode of an application's
+// transaction as it found it, whether the application set it for the
+// transaction or for its session.
+func TestListKeepsPlanSetting(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := t.Context()
+	require.NoError(t, openIn(t, s, testRecord(1)))
+	conn, err := s.Pool().Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	setting := func(q interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}) string {
+		var v string
+		require.NoError(t, q.QueryRow(ctx, "SHOW plan_cache_mode").Scan(&v))
+		return v
+	}
+	_, err = conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan")
+	require.NoError(t, err)
+	defer func() { _, _ = conn.Exec(context.Background(), "RESET plan_cache_mode") }()
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	page, err := s.Join(tx).List(ctx, record.Query{Kind: ticketKind})
+	require.NoError(t, err)
+	require.Len(t, page.Records, 1)
+	require.Equal(t, "force_generic_plan", setting(tx), "the session's setting is back")
+	_, err = tx.Exec(ctx, "SET LOCAL plan_cache_mode = auto")
+	require.NoError(t, err)
+	_, err = s.Join(tx).List(ctx, record.Query{Kind: ticketKind})
+	require.NoError(t, err)
+	require.Equal(t, "auto", setting(tx), "the transaction's setting is back")
+	require.NoError(t, tx.Commit(ctx))
+	require.Equal(t, "force_generic_plan", setting(conn))
+}

@@ -178,22 +178,26 @@ func (s *Store) listChecked(ctx context.Context, db querier, sc *record.Schema, 
 // a statement pgx has prepared once it has run five times, cannot know
 // how selective each filter's values are nor which arm of the SLA filters
 // is empty, and can read a whole index where the page needs a few rows.
+// customPlans keeps the setting in force in a transaction-local
+// placeholder setting and sets force_custom_plan for the transaction;
+// restorePlans puts the kept value back.
 const (
-	customPlans  = "SET LOCAL plan_cache_mode = force_custom_plan"
-	defaultPlans = "SET LOCAL plan_cache_mode = DEFAULT"
+	customPlans = `SELECT set_config('itsmkit.plan_cache_mode', current_setting('plan_cache_mode'), true),
+		set_config('plan_cache_mode', 'force_custom_plan', true)`
+	restorePlans = `SELECT set_config('plan_cache_mode', current_setting('itsmkit.plan_cache_mode'), true)`
 )
 
 // queryCustomPlan runs text (which selects one bytea column) with args on
-// db between customPlans and defaultPlans, in one round trip, and returns
-// its rows. The setting is transaction-local and reset to its default
-// (the server's, database's or role's) after the statement, so it does
-// not outlive the statement even in an application's transaction (Join);
-// a value the application SET for its session is not restored.
+// db between customPlans and restorePlans, in one round trip, and returns
+// its rows. The setting in force before, whether the server's or one the
+// application set for its session or transaction, is back once the
+// statement has run, so it does not outlive it even in an application's
+// transaction (Join).
 func queryCustomPlan(ctx context.Context, db querier, text string, args []any) ([][]byte, error) {
 	b := &pgx.Batch{}
 	b.Queue(customPlans)
 	b.Queue(text, args...)
-	b.Queue(defaultPlans)
+	b.Queue(restorePlans)
 	br := db.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
