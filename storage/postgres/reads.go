@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -271,27 +270,13 @@ func splitQuery(q record.Query) []record.Query {
 	splittable := func(n int) bool { return n >= 2 && n <= maxSplit }
 	switch {
 	case splittable(len(q.StateCategories)):
-		return splitBy(q, q.StateCategories, func(p *record.Query, c itsm.StateCategory) { p.StateCategories = []itsm.StateCategory{c} })
+		return sqlrec.SplitBy(q, q.StateCategories, func(p *record.Query, c itsm.StateCategory) { p.StateCategories = []itsm.StateCategory{c} })
 	case splittable(len(q.States)):
-		return splitBy(q, q.States, func(p *record.Query, st string) { p.States = []string{st} })
+		return sqlrec.SplitBy(q, q.States, func(p *record.Query, st string) { p.States = []string{st} })
 	case splittable(len(q.Priorities)):
-		return splitBy(q, q.Priorities, func(p *record.Query, pr itsm.Priority) { p.Priorities = []itsm.Priority{pr} })
+		return sqlrec.SplitBy(q, q.Priorities, func(p *record.Query, pr itsm.Priority) { p.Priorities = []itsm.Priority{pr} })
 	}
 	return []record.Query{q}
-}
-
-// splitBy returns one copy of q per distinct value of vals, with set
-// narrowing the copy to the value.
-func splitBy[T comparable](q record.Query, vals []T, set func(p *record.Query, v T)) []record.Query {
-	var parts []record.Query
-	for i, v := range vals {
-		if slices.Index(vals, v) == i {
-			p := q
-			set(&p, v)
-			parts = append(parts, p)
-		}
-	}
-	return parts
 }
 
 // summaries fills the SLA summaries of recs, records of kind, with one

@@ -210,38 +210,21 @@ func splitQuery(s *record.Schema, q record.Query) []record.Query {
 	}
 	switch {
 	case len(q.States) > 1:
-		return split(q, q.States, func(p *record.Query, v string) { p.States = []string{v} })
+		return sqlrec.SplitBy(q, q.States, func(p *record.Query, v string) { p.States = []string{v} })
 	case len(q.StateCategories) > 1:
-		return split(q, q.StateCategories, func(p *record.Query, v itsm.StateCategory) { p.StateCategories = []itsm.StateCategory{v} })
+		return sqlrec.SplitBy(q, q.StateCategories, func(p *record.Query, v itsm.StateCategory) { p.StateCategories = []itsm.StateCategory{v} })
 	case len(q.Priorities) > 1:
-		return split(q, q.Priorities, func(p *record.Query, v itsm.Priority) { p.Priorities = []itsm.Priority{v} })
+		return sqlrec.SplitBy(q, q.Priorities, func(p *record.Query, v itsm.Priority) { p.Priorities = []itsm.Priority{v} })
 	}
 	for i, f := range q.Attrs {
 		if a, _ := s.Attribute(f.Name); a.Filterable && len(f.In) > 1 {
-			return split(q, f.In, func(p *record.Query, v record.Value) {
+			return sqlrec.SplitBy(q, f.In, func(p *record.Query, v record.Value) {
 				p.Attrs = slices.Clone(q.Attrs)
 				p.Attrs[i].In = []record.Value{v}
 			})
 		}
 	}
 	return []record.Query{q}
-}
-
-// split returns one copy of q per distinct value of vals, each narrowed
-// to its value by set.
-func split[T comparable](q record.Query, vals []T, set func(p *record.Query, v T)) []record.Query {
-	var out []record.Query
-	seen := make(map[T]bool, len(vals))
-	for _, v := range vals {
-		if seen[v] {
-			continue
-		}
-		seen[v] = true
-		p := q
-		set(&p, v)
-		out = append(out, p)
-	}
-	return out
 }
 
 // servedElsewhere reports whether q has a filter that an index of the
