@@ -78,6 +78,33 @@ func TestErrorsCanceledContext(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
+// A context that ends inside InTx stops the transaction at its next
+// statement (prepared statements run without the driver's watch, see
+// unwatched, and still see it), and nothing of the transaction is kept.
+func TestErrorsContextEndsInTx(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	err := s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		if _, err := openTicket(ctx, t, tx, "Never kept", testStart); err != nil {
+			return err
+		}
+		cancel()
+		_, err := tx.NextNumber(ctx, "incident")
+		return err
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	page, err := s.List(t.Context(), record.Query{Kind: "incident"})
+	require.NoError(t, err)
+	require.Empty(t, page.Records)
+	require.NoError(t, s.InTx(t.Context(), func(ctx context.Context, tx record.Tx) error {
+		n, err := tx.NextNumber(ctx, "incident")
+		require.Equal(t, int64(1), n, "the rolled-back numbers are not kept")
+		return err
+	}))
+}
+
 // The audit log refuses UPDATE and DELETE, events out of order, and heads
 // moving backwards, whoever asks.
 func TestAuditLogIsAppendOnly(t *testing.T) {

@@ -210,6 +210,7 @@ type txConn struct {
 
 func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := c.stmts[query]; st != nil {
+		ctx = unwatched(ctx, query)
 		return c.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return c.tx.ExecContext(ctx, query, args...)
@@ -217,6 +218,7 @@ func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql
 
 func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := c.stmts[query]; st != nil {
+		ctx = unwatched(ctx, query)
 		return c.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return c.tx.QueryContext(ctx, query, args...)
@@ -224,9 +226,31 @@ func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*s
 
 func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st := c.stmts[query]; st != nil {
+		ctx = unwatched(ctx, query)
 		return c.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return c.tx.QueryRowContext(ctx, query, args...)
+}
+
+// scanning holds the prepared statements whose work is not bounded by the
+// rows they name or return: Claim's, which looks through the outbox from
+// its first message, and TimersDue's.
+var scanning = map[string]bool{sqlClaim: true, sqlTimersDue: true}
+
+// unwatched returns the context a prepared statement runs with. The
+// driver interrupts a statement whose context ends while it runs, and to
+// do so starts a goroutine per statement, which costs a few percent of a
+// short write transaction such as opening a record. The prepared
+// statements other than those in scanning read or write a few rows by key
+// and end soon, so they run without that watch: ctx is checked before
+// each starts (a context that has ended is passed on, and the statement
+// fails at once with ctx.Err()), and database/sql still rolls the
+// transaction back once ctx ends, so that the statement after it fails.
+func unwatched(ctx context.Context, query string) context.Context {
+	if scanning[query] || ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // writerConn returns the txConn for a transaction on the writer.
