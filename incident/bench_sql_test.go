@@ -5,37 +5,32 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/itsmkit/itsmkit/incident"
 	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/itsm/itsmtest"
 	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/sla"
 	"github.com/itsmkit/itsmkit/storage/postgres"
 	"github.com/itsmkit/itsmkit/storage/sqlite"
 	"github.com/itsmkit/itsmkit/storage/storagetest"
 )
 
 // BenchmarkOpenVsFloor runs the service's Open (a number, the incident, its
-// two SLA timers, its audit event and outbox message, in one transaction)
-// and the least a durable write costs on the same database (one one-row
-// INSERT in its own transaction) alternately, and reports the mean time of
-// each and their ratio (see storagetest.BenchmarkAgainstFloor). On SQLite
-// each runs on its own file, whose write-ahead log is brought to full size
-// first; on PostgreSQL both share the database and pool, and run a few
-// thousand times before the tables are analyzed (see warmPostgres).
+// two SLA timers, its audit event and outbox message, in one transaction;
+// see benchOpen) and the least a durable write costs on the same database
+// (one one-row INSERT in its own transaction) alternately, and reports the
+// mean time of each and their ratio (see storagetest.BenchmarkAgainstFloor).
+// On SQLite each runs on its own file, whose write-ahead log is brought to
+// full size first; on PostgreSQL both share the database and pool, and run
+// a few thousand times before the tables are analyzed (see warmPostgres).
 func BenchmarkOpenVsFloor(b *testing.B) {
-	in := incident.OpenInput{Title: "Mail relay down", Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyHigh}
-	open := func(f *fixture) func(context.Context) error {
-		return func(ctx context.Context) error {
-			_, err := f.svc.Open(ctx, agent, in)
-			return err
-		}
-	}
 	b.Run("store=sqlite", func(b *testing.B) {
 		s, fl := warmSQLite(b), warmSQLite(b)
-		f := newFixture(b, func(testing.TB) record.Store { return s })
 		ctx := b.Context()
 		tx, err := fl.BeginTx(ctx)
 		require.NoError(b, err)
@@ -47,41 +42,59 @@ func BenchmarkOpenVsFloor(b *testing.B) {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO floor (title) VALUES (?)", in.Title); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO floor (title) VALUES (?)", benchInput.Title); err != nil {
 				_ = tx.Rollback()
 				return err
 			}
 			return tx.Commit()
 		}
-		storagetest.BenchmarkAgainstFloor(b, open(f), floor)
+		storagetest.BenchmarkAgainstFloor(b, benchOpen(b, s), floor)
 	})
 	b.Run("store=postgres", func(b *testing.B) {
 		s := postgresStore(b).(*postgres.Store)
-		f := newFixture(b, func(testing.TB) record.Store { return s })
-		floor := postgresFloor(b, s, in.Title)
-		warmPostgres(b, s, open(f), floor)
-		storagetest.BenchmarkAgainstFloor(b, open(f), floor)
+		open, floor := benchOpen(b, s), postgresFloor(b, s, benchInput.Title)
+		warmPostgres(b, s, open, floor)
+		storagetest.BenchmarkAgainstFloor(b, open, floor)
 	})
 }
 
-// BenchmarkOpenConcurrent measures the service's Open on PostgreSQL with
-// one and with eight concurrent writers, each on a connection of its own,
-// against the floor (concurrent one-row INSERTs, each in its own
-// transaction) on the same database: see storagetest.BenchmarkThroughput.
+// BenchmarkOpenConcurrent measures the service's Open (see benchOpen) on
+// PostgreSQL with one and with eight concurrent writers, each on a
+// connection of its own, against the floor (concurrent one-row INSERTs,
+// each in its own transaction) on the same database: see
+// storagetest.BenchmarkThroughput.
 func BenchmarkOpenConcurrent(b *testing.B) {
-	in := incident.OpenInput{Title: "Mail relay down", Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyHigh}
 	for _, writers := range []int{1, 8} {
 		b.Run("store=postgres/writers="+strconv.Itoa(writers), func(b *testing.B) {
 			s := postgresStoreWith(b, postgres.WithPoolConfig(func(c *pgxpool.Config) { c.MaxConns = int32(writers + 1) })).(*postgres.Store)
-			f := newFixture(b, func(testing.TB) record.Store { return s })
-			open := func(ctx context.Context) error {
-				_, err := f.svc.Open(ctx, agent, in)
-				return err
-			}
-			floor := postgresFloor(b, s, in.Title)
+			open, floor := benchOpen(b, s), postgresFloor(b, s, benchInput.Title)
 			warmPostgres(b, s, open, floor)
 			storagetest.BenchmarkThroughput(b, writers, open, floor)
 		})
+	}
+}
+
+// benchInput is the incident the Open benchmarks open.
+var benchInput = incident.OpenInput{Title: "Mail relay down", Service: "mail", Impact: itsm.ImpactMedium, Urgency: itsm.UrgencyHigh}
+
+// benchOpen returns a function, safe for concurrent use, that opens
+// benchInput through a service on store, as an application does: under a
+// 24×7 policy with response and resolution targets (so that every
+// incident gets two SLA timers), each call a second after the last, so
+// that the records' List indexes grow at their end as they do in use.
+func benchOpen(b testing.TB, store record.Store) func(context.Context) error {
+	pol, err := sla.ParsePolicy([]byte(`{"id":"standard","targets":{
+		"response":  {"1":"PT15M","2":"PT30M","3":"PT1H","4":"PT4H","5":"PT8H"},
+		"resolution":{"1":"PT4H","2":"PT8H","3":"PT24H","4":"PT72H","5":"PT120H"}}}`), nil)
+	require.NoError(b, err)
+	clock := itsmtest.NewClock(friday)
+	cfg := incident.Config{Clock: clock, Policies: incident.Policies{List: []*sla.Policy{pol}}}
+	svc, err := incident.NewService(b.Context(), store, cfg)
+	require.NoError(b, err)
+	return func(ctx context.Context) error {
+		clock.Advance(time.Second)
+		_, err := svc.Open(ctx, agent, benchInput)
+		return err
 	}
 }
 
