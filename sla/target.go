@@ -1,6 +1,7 @@
 package sla
 
 import (
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -60,8 +61,8 @@ func ParseTarget(s string) (Target, error) {
 		}
 		return Target{days: p.Days()}, nil
 	}
-	d, ok := hms.Duration()
-	if !ok && !hms.IsZero() {
+	d, ok := exactHMS(hms)
+	if !ok {
 		return Target{}, &TargetError{Text: s, Reason: "out of range or finer than a nanosecond"}
 	}
 	return Target{business: d}, nil
@@ -210,9 +211,32 @@ func ParseISODuration(s string) (time.Duration, error) {
 	if !p.OnlyYMWD().IsZero() {
 		return 0, itsm.NewValidationError("duration", "duration", "%q: only hours, minutes and seconds are allowed", s)
 	}
-	d, ok := p.Duration()
-	if !ok && !p.IsZero() {
+	d, ok := exactHMS(p)
+	if !ok {
 		return 0, itsm.NewValidationError("duration", "duration", "%q is out of range or finer than a nanosecond", s)
 	}
 	return d, nil
+}
+
+// exactHMS returns the hours, minutes and seconds of p as a duration, and
+// false when they are not a whole number of nanoseconds or lie outside the
+// range of time.Duration. period.Period.Duration cannot serve: it wraps
+// around on overflow and calls the result precise ("PT5124096H" would be
+// 25 minutes), so the sum is made exactly, in rational numbers.
+func exactHMS(p period.Period) (time.Duration, bool) {
+	sum := new(big.Rat)
+	for _, f := range [...]struct {
+		v    string
+		unit time.Duration
+	}{{p.HoursDecimal().String(), time.Hour}, {p.MinutesDecimal().String(), time.Minute}, {p.SecondsDecimal().String(), time.Second}} {
+		x, ok := new(big.Rat).SetString(f.v)
+		if !ok {
+			return 0, false
+		}
+		sum.Add(sum, x.Mul(x, new(big.Rat).SetInt64(int64(f.unit))))
+	}
+	if !sum.IsInt() || !sum.Num().IsInt64() {
+		return 0, false
+	}
+	return time.Duration(sum.Num().Int64()), true
 }

@@ -39,6 +39,15 @@ func TestParseTarget(t *testing.T) {
 		{in: "P1.5D", bad: true},
 		{in: "4h", bad: true},
 		{in: "", bad: true},
+		// Beyond time.Duration, which the period library used to wrap
+		// around (PT5124096H read as 25 minutes).
+		{in: "PT2562047H", business: 2562047 * time.Hour, str: "PT2562047H"},
+		{in: "PT2562048H", bad: true},
+		{in: "PT5124096H", bad: true},
+		{in: "PT99999999999H", bad: true},
+		{in: "PT153722867281M", bad: true},
+		{in: "PT9223372037S", bad: true},
+		{in: "PT0.0000000001S", bad: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
@@ -125,7 +134,8 @@ func TestISODuration(t *testing.T) {
 		require.NoError(t, err, tc.s)
 		require.Equal(t, tc.d, back, tc.s)
 	}
-	for _, bad := range []string{"P1D", "P1M", "1h", ""} {
+	for _, bad := range []string{"P1D", "P1M", "1h", "", "PT5124096H", "-PT5124096H", "PT2562047H47M16.854775808S",
+		"PT2562047H48M", "PT0.0000000001S"} {
 		_, err := ParseISODuration(bad)
 		require.ErrorIs(t, err, itsm.ErrValidation, bad)
 	}
