@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event is the audit record of one change to one record: who did what,
@@ -75,9 +77,14 @@ func auditText(v any) string {
 	}
 }
 
-// Validate returns a *ValidationError naming every required field that is
-// missing: kind, record ID, actor ID, time and action. Sequence is not
-// checked because the store assigns it.
+// Validate returns a *ValidationError naming every problem at once: a
+// required field that is missing (kind, record ID, actor ID, time and
+// action), a time outside the years 1 to 9999 (UTC), the range every store
+// keeps, and text that no store keeps as given: invalid UTF-8 (which one
+// store would replace with U+FFFD, so that the stored event no longer
+// matched its hash) or a NUL byte (which PostgreSQL refuses), in any
+// string of the event, its actor and its changes. Sequence is not checked
+// because the store assigns it.
 func (e Event) Validate() error {
 	v := &ValidationError{Subject: "audit event"}
 	if e.Kind == "" {
@@ -91,10 +98,37 @@ func (e Event) Validate() error {
 	}
 	if e.At.IsZero() {
 		v.Add("at", "must be set")
+	} else if y := e.At.UTC().Year(); y < 1 || y > 9999 {
+		v.Add("at", "lies outside the years 1 to 9999 (UTC)")
 	}
 	if e.Action == "" {
 		v.Add("action", "must not be empty")
 	}
+	text := func(field, s string) {
+		switch {
+		case !utf8.ValidString(s):
+			v.Add(field, "is not valid UTF-8")
+		case strings.IndexByte(s, 0) >= 0:
+			v.Add(field, "contains a NUL byte")
+		}
+	}
+	text("kind", e.Kind)
+	text("record_id", e.RecordID)
+	text("actor.id", e.Actor.ID)
+	text("actor.name", e.Actor.Name)
+	for i, r := range e.Actor.Roles {
+		text("actor.roles["+strconv.Itoa(i)+"]", string(r))
+	}
+	text("action", e.Action)
+	text("from", e.From)
+	text("to", e.To)
+	for i, c := range e.Changes {
+		at := "changes[" + strconv.Itoa(i) + "]."
+		text(at+"field", c.Field)
+		text(at+"old", c.Old)
+		text(at+"new", c.New)
+	}
+	text("reason", e.Reason)
 	return v.Err()
 }
 

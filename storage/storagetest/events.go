@@ -56,6 +56,14 @@ var eventChecks = []check{
 			{"no actor", func(ev *itsm.Event) { ev.Actor.ID = "" }},
 			{"no time", func(ev *itsm.Event) { ev.At = time.Time{} }},
 			{"no action", func(ev *itsm.Event) { ev.Action = "" }},
+			{"year 0", func(ev *itsm.Event) { ev.At = time.Date(0, 12, 31, 23, 0, 0, 0, time.UTC) }},
+			{"year -300000", func(ev *itsm.Event) { ev.At = time.Date(-300000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+			{"year 10000", func(ev *itsm.Event) { ev.At = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+			{"invalid UTF-8 reason", func(ev *itsm.Event) { ev.Reason = "caf\xe9" }},
+			{"invalid UTF-8 actor name", func(ev *itsm.Event) { ev.Actor.Name = "\xff" }},
+			{"invalid UTF-8 change", func(ev *itsm.Event) { ev.Changes[0].New = "in\xc3" }},
+			{"NUL in action", func(ev *itsm.Event) { ev.Action = "start\x00" }},
+			{"NUL in role", func(ev *itsm.Event) { ev.Actor.Roles = []itsm.Role{"agent\x00"} }},
 		} {
 			bad := event(a.Ref(), "start", t0)
 			tc.edit(&bad)
@@ -75,6 +83,22 @@ var eventChecks = []check{
 		e.requireHistory(a.Ref(), valid)
 		msgs, _ = e.readOutbox(e.store, "", 100, 1)
 		requireEvents(e.t, numbered(1, valid), outboxEvents(msgs), "outbox")
+	}},
+	{"Boundaries", func(e *env) {
+		// Instants at both ends of the years 1 to 9999 and text in any
+		// script are kept as given (instants to the microsecond, in UTC),
+		// and the trail still verifies.
+		a := e.fixture(1)
+		e.create(a)
+		first := event(a.Ref(), "assign", time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC)) // the zero time is "no time"
+		last := event(a.Ref(), "start", time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC))
+		last.Actor.Name, last.Reason = "Zoë Ångström", "пожар 火事 🔥"
+		last.Changes = []itsm.Change{{Field: "title", Old: "", New: "Ünïcödé"}}
+		e.tx(func(ctx context.Context, tx record.Tx) { require.NoError(e.t, tx.AppendEvents(ctx, first, last)) })
+		e.requireHistory(a.Ref(), first, last)
+		if v, ok := e.store.(interface{ VerifyAuditTrail(context.Context) error }); ok {
+			require.NoError(e.t, v.VerifyAuditTrail(e.ctx))
+		}
 	}},
 	{"NoGapAfterRollback", func(e *env) {
 		a := e.fixture(1)
