@@ -8,6 +8,23 @@ import "errors"
 // was committed. Test it with errors.Is or IsRetryable.
 var ErrRetryable = errors.New("storage: retryable")
 
+// ErrFull marks a write the database refused for want of room: the disk or
+// the file system is full, or the database reached a size limit set on
+// it. Nothing of the failed transaction was committed, and everything
+// committed before is intact; the same write succeeds once room is made.
+var ErrFull = errors.New("storage: database full")
+
+// ErrReadOnly marks a write refused because the database only reads: a
+// file or connection opened read-only, a read-only transaction, or a
+// standby server. Nothing of the failed transaction was committed.
+var ErrReadOnly = errors.New("storage: database is read-only")
+
+// ErrCorrupt marks a database that is damaged or is not a database at all
+// (a file of something else, a page or an index whose contents are
+// broken). The store cannot vouch for what it reads; restore the database
+// from a backup.
+var ErrCorrupt = errors.New("storage: database corrupt")
+
 // Retryable wraps err so that it matches ErrRetryable as well as
 // everything err matches. It returns nil for a nil err.
 func Retryable(err error) error {

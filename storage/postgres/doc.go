@@ -158,7 +158,10 @@
 // Serialization failures and deadlocks, should they occur, and lost
 // connections are reported as errors matching storage.ErrRetryable;
 // nothing of such a transaction was committed and the whole operation may
-// be tried again.
+// be tried again. A full disk is an error matching storage.ErrFull, a
+// write in a read-only session or on a standby one matching
+// storage.ErrReadOnly, and a damaged page or index one matching
+// storage.ErrCorrupt (see mapError).
 //
 // # Queries
 //

@@ -28,6 +28,10 @@ const (
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
 	codeTooManyConnections   = "53300"
+	codeDiskFull             = "53100"
+	codeReadOnlyTransaction  = "25006"
+	codeDataCorrupted        = "XX001"
+	codeIndexCorrupted       = "XX002"
 	// codeProtocolViolation is in the connection class but reports a
 	// message the server refused (in the simple protocol, a NUL byte in a
 	// string), which fails again when retried.
@@ -50,6 +54,10 @@ const (
 //     wrapped by storage.Retryable;
 //   - class 22 (data exception, such as a NUL byte or invalid UTF-8 in a
 //     string) becomes an *itsm.ValidationError;
+//   - 53100 disk_full matches storage.ErrFull, 25006
+//     read_only_sql_transaction (a read-only transaction or a standby
+//     server) storage.ErrReadOnly, XX001 data_corrupted and XX002
+//     index_corrupted storage.ErrCorrupt;
 //   - 42P01 undefined_table and 3F000 invalid_schema_name say the schema
 //     may not be migrated.
 //
@@ -93,6 +101,12 @@ func mapError(err error, kind, id string) error {
 				field = "value"
 			}
 			return fmt.Errorf("postgres: %w", itsm.NewValidationError(kindOr(kind, "record"), field, "%s (SQLSTATE %s)", pe.Message, pe.Code))
+		case pe.Code == codeDiskFull:
+			return fmt.Errorf("postgres: %w: %w", storage.ErrFull, err)
+		case pe.Code == codeReadOnlyTransaction:
+			return fmt.Errorf("postgres: %w: %w", storage.ErrReadOnly, err)
+		case pe.Code == codeDataCorrupted, pe.Code == codeIndexCorrupted:
+			return fmt.Errorf("postgres: %w: %w", storage.ErrCorrupt, err)
 		case pe.Code == codeUndefinedTable, pe.Code == codeInvalidSchemaName:
 			return fmt.Errorf("postgres: %w (is the schema migrated? see Store.Migrate)", err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/itsmkit/itsmkit/itsm"
@@ -52,6 +53,14 @@ func TestMapError(t *testing.T) {
 		{name: "connect error", err: &pgconn.ConnectError{}, is: []error{storage.ErrRetryable}, retryable: true},
 		{name: "data exception", err: &pgconn.PgError{Code: "22021", Message: "invalid byte sequence for encoding \"UTF8\": 0x00"},
 			is: []error{itsm.ErrValidation}, notIs: []error{storage.ErrRetryable}},
+		{name: "disk full", err: &pgconn.PgError{Code: "53100", Message: "could not extend file: No space left on device"},
+			is: []error{storage.ErrFull}, notIs: []error{storage.ErrRetryable, storage.ErrReadOnly}},
+		{name: "read-only transaction", err: &pgconn.PgError{Code: "25006", Message: "cannot execute INSERT in a read-only transaction"},
+			is: []error{storage.ErrReadOnly}, notIs: []error{storage.ErrRetryable}},
+		{name: "data corrupted", err: &pgconn.PgError{Code: "XX001", Message: "invalid page in block 7"},
+			is: []error{storage.ErrCorrupt}, notIs: []error{storage.ErrRetryable}},
+		{name: "index corrupted", err: &pgconn.PgError{Code: "XX002", Message: "index contains unexpected zero page"},
+			is: []error{storage.ErrCorrupt}, notIs: []error{storage.ErrRetryable}},
 		{name: "context canceled", err: fmt.Errorf("query: %w", context.Canceled), is: []error{context.Canceled},
 			notIs: []error{storage.ErrRetryable}},
 		{name: "deadline", err: context.DeadlineExceeded, is: []error{context.DeadlineExceeded}, notIs: []error{storage.ErrRetryable}},
@@ -98,6 +107,30 @@ func TestMapError(t *testing.T) {
 // TestDriverErrors provokes a deadlock between two transactions, which
 // PostgreSQL breaks by failing one of them: the error is retryable and
 // names the record.
+// A store on a read-only session (as on a standby server) refuses writes
+// with storage.ErrReadOnly, keeps nothing of them, and still reads.
+func TestReadOnlyIsTyped(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := newStore(t)
+	rec := testRecord(1)
+	create(t, s, rec)
+	ro, err := postgres.Open(ctx, testURL(t), postgres.WithSchema(s.Schema()), postgres.WithPoolConfig(func(c *pgxpool.Config) {
+		c.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}))
+	require.NoError(t, err)
+	defer ro.Close()
+	require.NoError(t, ro.Declare(ctx, ticketSchema()))
+	err = ro.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.Create(ctx, testRecord(2)) })
+	require.ErrorIs(t, err, storage.ErrReadOnly)
+	require.False(t, storage.IsRetryable(err))
+	got, err := ro.Get(ctx, rec.Ref())
+	require.NoError(t, err)
+	require.Equal(t, rec.Title, got.Title)
+	_, err = s.Get(ctx, testRecord(2).Ref())
+	require.ErrorIs(t, err, itsm.ErrNotFound)
+}
+
 func TestDriverErrors(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)

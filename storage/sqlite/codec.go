@@ -40,8 +40,12 @@ func init() {
 }
 
 // mapErr translates driver errors: a busy or locked database matches
-// storage.ErrRetryable, a UNIQUE or PRIMARY KEY violation matches
-// itsm.ErrConflict; other errors are returned as they are. sql.ErrNoRows
+// storage.ErrRetryable; a full disk or a reached max_page_count
+// (SQLITE_FULL) storage.ErrFull; a read-only file, connection or
+// directory (SQLITE_READONLY) storage.ErrReadOnly; a damaged file or one
+// that is not a database (SQLITE_CORRUPT, SQLITE_NOTADB)
+// storage.ErrCorrupt; a UNIQUE or PRIMARY KEY violation matches
+// itsm.ErrConflict. Other errors are returned as they are. sql.ErrNoRows
 // is translated where the missing record is known.
 func mapErr(err error) error {
 	var se *sqlite.Error
@@ -51,6 +55,12 @@ func mapErr(err error) error {
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return storage.Retryable(err)
+	case sqlite3.SQLITE_FULL:
+		return fmt.Errorf("%w: %w", storage.ErrFull, err)
+	case sqlite3.SQLITE_READONLY:
+		return fmt.Errorf("%w: %w", storage.ErrReadOnly, err)
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("%w: %w", storage.ErrCorrupt, err)
 	}
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:

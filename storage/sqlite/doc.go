@@ -188,6 +188,10 @@
 // A missing record is an *itsm.NotFoundError, a stale version an
 // *itsm.ConflictError, a UNIQUE or PRIMARY KEY violation an error matching
 // itsm.ErrConflict, bad input an *itsm.ValidationError (and nothing is
-// written), and SQLITE_BUSY or SQLITE_LOCKED an error matching
-// storage.ErrRetryable.
+// written), SQLITE_BUSY or SQLITE_LOCKED an error matching
+// storage.ErrRetryable, a full disk or a reached max_page_count one
+// matching storage.ErrFull, a read-only file or connection one matching
+// storage.ErrReadOnly, and a damaged file or one that is not a database
+// one matching storage.ErrCorrupt. A transaction refused for any of them
+// keeps nothing.
 package sqlite

@@ -1,7 +1,11 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +224,103 @@ func TestAppendEventsAfterEarlierTrail(t *testing.T) {
 	require.Len(t, hist, 7)
 	require.NoError(t, s.VerifyAuditTrail(ctx))
 	require.Equal(t, 7, count(t, s, "SELECT count(*) FROM outbox WHERE record_id = ?", rec.ID))
+}
+
+// A database that reaches its size limit (max_page_count here; a full disk
+// is the same error) refuses the write with storage.ErrFull, keeps nothing
+// of the refused transaction and everything before it, and takes writes
+// again once there is room.
+func TestErrorsFullIsTyped(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, _ := openTemp(t)
+	kept := open(t, s, "Kept", testStart)
+	limit := func(pages string) {
+		tx, err := s.BeginTx(ctx)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, "PRAGMA max_page_count = "+pages)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+	}
+	limit("1") // SQLite raises a limit below the file's size to that size
+	var err error
+	for i := range 10_000 {
+		err = s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+			_, err := openTicket(ctx, t, tx, strings.Repeat("x", 1000), testStart.Add(time.Duration(i)*time.Second))
+			return err
+		})
+		if err != nil {
+			break
+		}
+	}
+	require.ErrorIs(t, err, storage.ErrFull)
+	require.False(t, storage.IsRetryable(err))
+	before := count(t, s, "SELECT count(*) FROM records")
+	require.ErrorIs(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		for range 20 {
+			if _, err := openTicket(ctx, t, tx, strings.Repeat("y", 1000), testStart); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), storage.ErrFull)
+	require.Equal(t, before, count(t, s, "SELECT count(*) FROM records"), "nothing of a refused transaction is kept")
+	got, err := s.Get(ctx, kept.Ref())
+	require.NoError(t, err)
+	require.Equal(t, "Kept", got.Title)
+	limit("1073741823")
+	open(t, s, "After", testStart)
+	require.NoError(t, s.VerifyAuditTrail(ctx))
+}
+
+// A database opened read-only refuses writes with storage.ErrReadOnly and
+// still reads.
+func TestErrorsReadOnlyIsTyped(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, path := openTemp(t)
+	rec := open(t, s, "Written before", testStart)
+	ro, err := sqlite.Open(ctx, "file:"+path+"?mode=ro", sqlite.WithoutMigrate())
+	require.NoError(t, err)
+	defer ro.Close()
+	require.NoError(t, ro.Declare(ctx, ticketSchema))
+	err = ro.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		_, err := openTicket(ctx, t, tx, "Refused", testStart)
+		return err
+	})
+	require.ErrorIs(t, err, storage.ErrReadOnly)
+	got, err := ro.Get(ctx, rec.Ref())
+	require.NoError(t, err)
+	require.Equal(t, rec.Title, got.Title)
+}
+
+// A file that is not a database, and a database whose pages were
+// overwritten, fail with storage.ErrCorrupt.
+func TestErrorsCorruptIsTyped(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	garbage := filepath.Join(t.TempDir(), "notes.txt")
+	require.NoError(t, os.WriteFile(garbage, bytes.Repeat([]byte("not a database\n"), 1000), 0o600))
+	_, err := sqlite.Open(ctx, garbage)
+	require.ErrorIs(t, err, storage.ErrCorrupt)
+
+	s, path := openTemp(t)
+	for i := range 50 {
+		open(t, s, strings.Repeat("z", 500), testStart.Add(time.Duration(i)*time.Second))
+	}
+	require.NoError(t, s.Close())
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	const page = 4096
+	for off := page; off+page <= len(data); off += page {
+		copy(data[off+100:off+page-100], bytes.Repeat([]byte{0xa5}, page-200))
+	}
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	s, err = sqlite.Open(ctx, path)
+	if err == nil {
+		defer s.Close()
+		require.NoError(t, s.Declare(ctx, ticketSchema))
+		_, err = s.List(ctx, record.Query{Kind: "incident"})
+	}
+	require.ErrorIs(t, err, storage.ErrCorrupt)
 }
