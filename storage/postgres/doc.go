@@ -161,7 +161,7 @@
 // be tried again. A full disk is an error matching storage.ErrFull, a
 // write in a read-only session or on a standby one matching
 // storage.ErrReadOnly, and a damaged page or index one matching
-// storage.ErrCorrupt (see mapError).
+// storage.ErrCorrupt.
 //
 // # Queries
 //
