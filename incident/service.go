@@ -821,7 +821,8 @@ func (s *Service) list(ctx context.Context, r record.Reader, q Query) (Page, err
 }
 
 // Children returns the child incidents of the incident with id, oldest
-// first.
+// first: none for an ID no incident has. An empty id is an
+// *itsm.ValidationError, on every store.
 func (s *Service) Children(ctx context.Context, id string) ([]*Incident, error) {
 	return s.children(ctx, s.store, id)
 }

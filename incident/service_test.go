@@ -542,6 +542,11 @@ func testParentsAndChildren(t *testing.T, st storeFactory) {
 	require.ErrorIs(t, err, itsm.ErrValidation)
 	_, err = f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ParentID: "missing"})
 	require.ErrorIs(t, err, itsm.ErrNotFound)
+	// Every store refuses an empty ID alike, and finds no children of an
+	// incident it does not hold.
+	_, err = f.svc.Children(ctx, "")
+	require.ErrorIs(t, err, itsm.ErrValidation)
+	require.Empty(t, must(f.svc.Children(ctx, "missing")))
 
 	problem, change := f.other(t, "problem", "PRB1"), f.other(t, "change", "CHG7")
 	linked := must(f.svc.Link(ctx, agent, parent.ID, incident.LinkInput{ProblemID: "PRB1", ChangeID: "CHG7"}))
