@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,14 +57,46 @@ func (s *Service) getTx(ctx context.Context, tx record.Reader, id string) (*Inci
 	return FromRecord(rec)
 }
 
+// latestAttempts bounds how often update runs a write that names no
+// version (see update).
+const latestAttempts = 16
+
 // update runs fn on the incident with id inside a transaction, then
 // stores the incident, its journal entries, links, changed timers and the
 // audit events of it and of any cascaded change, and returns the incident
 // as stored, with its journal and links (see reread).
+//
+// A version of 0 asks for the write to apply to the incident as it is
+// when the write runs. On a store whose transactions run side by side
+// (PostgreSQL), two such writes may read the same version, and the later
+// one's Update fails with an *itsm.ConflictError; update then runs the
+// write again, on the incident as the other left it, after a random pause
+// that grows with each attempt (up to 2 ms, 4 ms, ... at most 100 ms), up
+// to latestAttempts times in all, as the stores that run one transaction
+// at a time serialise them. fn must therefore change nothing
+// but the change it is given. A write that names a version is never run
+// again: its conflict is the caller's to resolve.
 func (s *Service) update(ctx context.Context, actor itsm.Actor, id string, version int64, action Action, reason string, fn func(*change) error) (*Incident, error) {
 	if actor.ID == "" {
 		return nil, itsm.NewValidationError(Kind, "actor.id", "must not be empty")
 	}
+	for attempt := 1; ; attempt++ {
+		out, err := s.updateOnce(ctx, actor, id, version, action, reason, fn)
+		var ce *itsm.ConflictError
+		if err == nil || version != 0 || attempt == latestAttempts || !errors.As(err, &ce) {
+			return out, err
+		}
+		pause := time.Duration(rand.Int64N(int64(min(2*time.Millisecond<<(attempt-1), 100*time.Millisecond))))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// updateOnce is one attempt of update.
+func (s *Service) updateOnce(ctx context.Context, actor itsm.Actor, id string, version int64, action Action, reason string, fn func(*change) error) (*Incident, error) {
 	var out *Incident
 	err := s.store.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
 		inc, err := s.getTx(ctx, tx, id)

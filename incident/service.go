@@ -22,9 +22,14 @@ import (
 // optimistic version check. An operation that fails changes nothing.
 //
 // Operations that change an incident take the version the caller last saw
-// (Version fields and parameters); 0 skips that check, but concurrent
-// writers are still detected inside the transaction. A Service is safe for
-// concurrent use.
+// (Version fields and parameters), and fail with an *itsm.ConflictError
+// when the incident has changed since. 0 skips that check: the operation
+// applies to the incident as it is when it runs, and one that finds the
+// incident changed by a concurrent writer between its read and its write
+// runs again on what that writer left, a bounded number of times (on
+// PostgreSQL, whose transactions run side by side; the other stores run
+// one at a time), so that concurrent work notes all land on every store.
+// A Service is safe for concurrent use.
 type Service struct {
 	store  record.Store
 	cfg    Config

@@ -856,6 +856,42 @@ var serviceTests = map[string]func(*testing.T, storeFactory){
 	"RestrictedCodesAndReasons": testRestrictedCodesAndReasons,
 	"ParentRingConcurrently":    testParentRingConcurrently,
 	"DuplicateRingConcurrently": testDuplicateRingConcurrently,
+	"LatestWritesConcurrently":  testLatestWritesConcurrently,
+}
+
+// testLatestWritesConcurrently has many callers add work notes to one
+// incident at once, none naming a version: each applies to the incident
+// as it then is, so every one succeeds on every store (where a store lets
+// two of them read the same version, the later retries), and the journal
+// holds them all. A call that names a version it no longer has still
+// fails.
+func testLatestWritesConcurrently(t *testing.T, st storeFactory) {
+	ctx := context.Background()
+	f := newFixture(t, st)
+	inc := f.open(t, incident.OpenInput{})
+	const n = 50
+	var (
+		start = make(chan struct{})
+		wg    sync.WaitGroup
+		errs  = make([]error, n)
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = f.svc.AddWorkNote(ctx, agent, inc.ID, fmt.Sprint("note ", i))
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "note %d", i)
+	}
+	got := must(f.svc.Get(ctx, inc.ID))
+	require.Len(t, got.Journal, n)
+	require.Equal(t, inc.Version+n, got.Version)
+	_, err := f.svc.StartWork(ctx, agent, inc.ID, inc.Version)
+	var ce *itsm.ConflictError
+	require.ErrorAs(t, err, &ce, "a stale version is refused, not retried")
 }
 
 // testRing has n incidents each link to the next at once, the last to
