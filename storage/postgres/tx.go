@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -924,9 +923,6 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 	if err := itsm.ValidateEvents(events); err != nil {
 		return err
 	}
-	if err := checkEvents(events); err != nil {
-		return err
-	}
 	if len(events) == 0 {
 		return nil
 	}
@@ -1011,47 +1007,6 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 		return err
 	}
 	return encErr
-}
-
-// checkEvents refuses what PostgreSQL cannot keep of events that pass
-// itsm.ValidateEvents, so that the deferred write cannot fail on it: text
-// that is not valid UTF-8 or holds a NUL byte, and instants outside the
-// years 1 to 9999. It names each problem as "[i].field" in one
-// *itsm.ValidationError.
-func checkEvents(events []itsm.Event) error {
-	v := &itsm.ValidationError{Subject: "audit events"}
-	for i, e := range events {
-		at := "[" + strconv.Itoa(i) + "]."
-		text := func(field, s string) {
-			switch {
-			case !utf8.ValidString(s):
-				v.Add(at+field, "is not valid UTF-8")
-			case strings.IndexByte(s, 0) >= 0:
-				v.Add(at+field, "contains a NUL byte")
-			}
-		}
-		text("kind", e.Kind)
-		text("record_id", e.RecordID)
-		text("actor.id", e.Actor.ID)
-		text("actor.name", e.Actor.Name)
-		for j, r := range e.Actor.Roles {
-			text("actor.roles["+strconv.Itoa(j)+"]", string(r))
-		}
-		text("action", e.Action)
-		text("from", e.From)
-		text("to", e.To)
-		for j, c := range e.Changes {
-			cat := "changes[" + strconv.Itoa(j) + "]."
-			text(cat+"field", c.Field)
-			text(cat+"old", c.Old)
-			text(cat+"new", c.New)
-		}
-		text("reason", e.Reason)
-		if y := e.At.UTC().Year(); y < 1 || y > 9999 {
-			v.Add(at+"at", "lies outside the years 1 to 9999 (UTC)")
-		}
-	}
-	return v.Err()
 }
 
 // eventArrays holds the events of an AppendEvents call as the parallel
