@@ -870,19 +870,10 @@ func testLatestWritesConcurrently(t *testing.T, st storeFactory) {
 	f := newFixture(t, st)
 	inc := f.open(t, incident.OpenInput{})
 	const n = 50
-	var (
-		start = make(chan struct{})
-		wg    sync.WaitGroup
-		errs  = make([]error, n)
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			_, errs[i] = f.svc.AddWorkNote(ctx, agent, inc.ID, fmt.Sprint("note ", i))
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := atOnce(n, func(i int) error {
+		_, err := f.svc.AddWorkNote(ctx, agent, inc.ID, fmt.Sprint("note ", i))
+		return err
+	})
 	for i, err := range errs {
 		require.NoError(t, err, "note %d", i)
 	}
@@ -894,6 +885,25 @@ func testLatestWritesConcurrently(t *testing.T, st storeFactory) {
 	require.ErrorAs(t, err, &ce, "a stale version is refused, not retried")
 }
 
+// atOnce calls fn(0) to fn(n-1) on n goroutines released together and
+// returns their errors by i.
+func atOnce(n int, fn func(i int) error) []error {
+	var (
+		start = make(chan struct{})
+		wg    sync.WaitGroup
+		errs  = make([]error, n)
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
 // testRing has n incidents each link to the next at once, the last to
 // the first, with link; exactly one call must be refused as a cycle.
 func testRing(t *testing.T, st storeFactory, link func(f *fixture, from, to *incident.Incident) error) {
@@ -903,19 +913,7 @@ func testRing(t *testing.T, st storeFactory, link func(f *fixture, from, to *inc
 	for i := range incs {
 		incs[i] = f.open(t, incident.OpenInput{Title: fmt.Sprint("Ring ", i)})
 	}
-	var (
-		start = make(chan struct{})
-		wg    sync.WaitGroup
-		errs  = make([]error, n)
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = link(f, incs[i], incs[(i+1)%n])
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := atOnce(n, func(i int) error { return link(f, incs[i], incs[(i+1)%n]) })
 	refused := 0
 	for _, err := range errs {
 		if err != nil {
