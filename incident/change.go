@@ -73,9 +73,9 @@ const latestAttempts = 16
 // write again, on the incident as the other left it, after a random pause
 // that grows with each attempt (up to 2 ms, 4 ms, ... at most 100 ms), up
 // to latestAttempts times in all, as the stores that run one transaction
-// at a time serialise them. fn must therefore change nothing
-// but the change it is given. A write that names a version is never run
-// again: its conflict is the caller's to resolve.
+// at a time serialise them. fn must therefore change nothing but the
+// change it is given. A write that names a version is never run again:
+// its conflict is the caller's to resolve.
 func (s *Service) update(ctx context.Context, actor itsm.Actor, id string, version int64, action Action, reason string, fn func(*change) error) (*Incident, error) {
 	if actor.ID == "" {
 		return nil, itsm.NewValidationError(Kind, "actor.id", "must not be empty")
