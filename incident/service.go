@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -568,7 +569,10 @@ func (s *Service) addEntry(ctx context.Context, actor itsm.Actor, id string, kin
 // PriorityInput changes how urgent an incident is. Impact and Urgency,
 // when set, replace the current values. Priority, when set, overrides the
 // matrix: it needs PermSetPriority and a Reason. When Priority is zero the
-// priority is derived from the matrix again and any override is dropped.
+// priority is derived from the matrix again and any override is dropped;
+// dropping one needs PermSetPriority too, so that an actor without it can
+// change impact and urgency only of an incident whose priority nobody
+// fixed by hand.
 type PriorityInput struct {
 	Impact   itsm.Impact   `json:"impact,omitempty"`
 	Urgency  itsm.Urgency  `json:"urgency,omitempty"`
@@ -609,6 +613,11 @@ func (s *Service) SetPriority(ctx context.Context, actor itsm.Actor, id string, 
 		derived, err := c.s.cfg.Matrix.Priority(c.inc.Impact, c.inc.Urgency)
 		if err != nil {
 			return err
+		}
+		if in.Priority == 0 && c.inc.PriorityOverridden {
+			if err := c.s.cfg.Permissions.Check(c.actor, PermSetPriority); err != nil {
+				return fmt.Errorf("dropping the priority override of %s: %w", c.inc.Number, err)
+			}
 		}
 		if in.Priority != 0 {
 			c.inc.Priority, c.inc.PriorityOverridden = in.Priority, true

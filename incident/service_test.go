@@ -508,6 +508,22 @@ func testPriorityChangeRetargets(t *testing.T, st storeFactory) {
 	require.Equal(t, manager.ID, last.Actor.ID)
 	require.Contains(t, last.Changes, itsm.Change{Field: "priority", Old: "P1", New: "P4"})
 	require.Contains(t, last.Changes, itsm.Change{Field: "priority_overridden", Old: "false", New: "true"})
+
+	// Dropping the override is overriding too: an actor without the
+	// permission can neither drop it nor change impact or urgency under
+	// it, and nothing changes; a manager can.
+	for _, in := range []incident.PriorityInput{{}, {Impact: itsm.ImpactLow}, {Urgency: itsm.UrgencyLow, Reason: "fine now"}} {
+		_, err = f.svc.SetPriority(ctx, agent, inc.ID, in)
+		require.ErrorIs(t, err, itsm.ErrForbidden, "%+v", in)
+	}
+	same := must(f.svc.Get(ctx, inc.ID))
+	require.Equal(t, inc.Version, same.Version, "a refused call changes nothing")
+	require.Equal(t, itsm.PriorityLow, same.Priority)
+	inc = must(f.svc.SetPriority(ctx, manager, inc.ID, incident.PriorityInput{}))
+	require.False(t, inc.PriorityOverridden)
+	require.Equal(t, itsm.PriorityCritical, inc.Priority, "derived from the matrix again")
+	inc = must(f.svc.SetPriority(ctx, agent, inc.ID, incident.PriorityInput{Impact: itsm.ImpactMedium}))
+	require.Equal(t, itsm.PriorityHigh, inc.Priority, "without an override anyone may change impact")
 }
 
 func testMajorIncidents(t *testing.T, st storeFactory) {
