@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -234,6 +235,29 @@ func (c *change) fire(a Action) error {
 	return nil
 }
 
+// assignImplicitly gives the incident, when it has neither an assignee nor
+// an assignment group, the ones an action implies (the actor starting
+// work, or a parent's for a child the parent's resolution starts), if the
+// lifecycle's assign action from the incident's state is open to the
+// actor with them (its roles and guards); otherwise it returns the assign
+// action's refusal and leaves the incident as it was.
+func (c *change) assignImplicitly(assignee, group string) error {
+	if c.inc.Assignee != "" || c.inc.AssignmentGroup != "" {
+		return nil
+	}
+	try := c.inc.Clone()
+	try.Assignee, try.AssignmentGroup = assignee, group
+	if _, err := c.s.cfg.Lifecycle.Fire(try, c.inc.State, ActAssign, c.actor); err != nil {
+		var te *itsm.TransitionError
+		if errors.As(err, &te) && te.ID == "" {
+			te.ID = c.inc.Number
+		}
+		return fmt.Errorf("assigning %s implicitly: %w", c.inc.Number, err)
+	}
+	c.inc.Assignee, c.inc.AssignmentGroup = assignee, group
+	return nil
+}
+
 // checkMajor refuses to end a major incident without PermMajorIncident.
 func (c *change) checkMajor() error {
 	if !c.inc.Major {
@@ -312,8 +336,10 @@ func (c *change) cascaded() ([]*Incident, []string, error) {
 }
 
 // resolveCascade resolves the cascaded incidents with this one's
-// resolution, starting work on one still in the initial state. A major
-// incident is left open when the actor may not resolve it.
+// resolution, starting work on one still in the initial state (assigning
+// an unassigned one to this one's assignee and group). A major incident is
+// left open when the actor may not resolve it, and an unassigned one that
+// must be started first when the actor may not assign it.
 func (c *change) resolveCascade(seen map[string]bool) error {
 	seen[c.inc.ID] = true
 	subs, why, err := c.cascaded()
@@ -331,8 +357,8 @@ func (c *change) resolveCascade(seen map[string]bool) error {
 		sc := c.s.newChange(c.ctx, c.tx, c.actor, c.now, sub)
 		sc.reason = why[i]
 		if _, ok := lc.Target(sub.State, ActResolve); !ok && sub.State == lc.Initial() {
-			if sub.Assignee == "" && sub.AssignmentGroup == "" {
-				sub.Assignee, sub.AssignmentGroup = c.inc.Assignee, c.inc.AssignmentGroup
+			if sc.assignImplicitly(c.inc.Assignee, c.inc.AssignmentGroup) != nil {
+				continue // left open: the actor may not assign it
 			}
 			if err := sc.fire(ActStart); err != nil {
 				return err

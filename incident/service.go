@@ -366,12 +366,14 @@ func (s *Service) Assign(ctx context.Context, actor itsm.Actor, id string, in As
 }
 
 // StartWork fires the start action: a new incident moves to In Progress.
-// An unassigned incident is assigned to the acting actor. It stops the
-// response timers.
+// An unassigned incident is assigned to the acting actor, which needs what
+// the lifecycle's assign action needs of the actor (its roles and guards):
+// otherwise StartWork fails with the assign action's refusal and changes
+// nothing. It stops the response timers.
 func (s *Service) StartWork(ctx context.Context, actor itsm.Actor, id string, version int64) (*Incident, error) {
 	return s.update(ctx, actor, id, version, ActStart, "", func(c *change) error {
-		if c.inc.Assignee == "" && c.inc.AssignmentGroup == "" {
-			c.inc.Assignee = actor.ID
+		if err := c.assignImplicitly(actor.ID, ""); err != nil {
+			return err
 		}
 		if err := c.fire(ActStart); err != nil {
 			return err

@@ -851,28 +851,75 @@ func testRestrictedCodesAndReasons(t *testing.T, st storeFactory) {
 
 // serviceTests are run on every store by TestService.
 var serviceTests = map[string]func(*testing.T, storeFactory){
-	"Open":                      testOpen,
-	"OpenBackdated":             testOpenBackdated,
-	"OpenRefusals":              testOpenRefusals,
-	"LifecycleThroughService":   testLifecycleThroughService,
-	"Refusals":                  testRefusals,
-	"RoleRestrictedLifecycle":   testRoleRestrictedLifecycle,
-	"Journal":                   testJournal,
-	"SLAOnHoldAndResolve":       testSLAOnHoldAndResolve,
-	"PriorityChangeRetargets":   testPriorityChangeRetargets,
-	"MajorIncidents":            testMajorIncidents,
-	"ParentsAndChildren":        testParentsAndChildren,
-	"ReopenWindow":              testReopenWindow,
-	"CloseResolved":             testCloseResolved,
-	"ListFilters":               testListFilters,
-	"OperationsAreAtomic":       testOperationsAreAtomic,
-	"LookupsAndJoinedStore":     testLookupsAndJoinedStore,
-	"PolicySelection":           testPolicySelection,
-	"ChildRefusalBlocksParent":  testChildRefusalBlocksParent,
-	"RestrictedCodesAndReasons": testRestrictedCodesAndReasons,
-	"ParentRingConcurrently":    testParentRingConcurrently,
-	"DuplicateRingConcurrently": testDuplicateRingConcurrently,
-	"LatestWritesConcurrently":  testLatestWritesConcurrently,
+	"Open":                               testOpen,
+	"OpenBackdated":                      testOpenBackdated,
+	"OpenRefusals":                       testOpenRefusals,
+	"LifecycleThroughService":            testLifecycleThroughService,
+	"Refusals":                           testRefusals,
+	"RoleRestrictedLifecycle":            testRoleRestrictedLifecycle,
+	"Journal":                            testJournal,
+	"SLAOnHoldAndResolve":                testSLAOnHoldAndResolve,
+	"PriorityChangeRetargets":            testPriorityChangeRetargets,
+	"MajorIncidents":                     testMajorIncidents,
+	"ParentsAndChildren":                 testParentsAndChildren,
+	"ReopenWindow":                       testReopenWindow,
+	"CloseResolved":                      testCloseResolved,
+	"ListFilters":                        testListFilters,
+	"OperationsAreAtomic":                testOperationsAreAtomic,
+	"LookupsAndJoinedStore":              testLookupsAndJoinedStore,
+	"PolicySelection":                    testPolicySelection,
+	"ChildRefusalBlocksParent":           testChildRefusalBlocksParent,
+	"RestrictedCodesAndReasons":          testRestrictedCodesAndReasons,
+	"ParentRingConcurrently":             testParentRingConcurrently,
+	"DuplicateRingConcurrently":          testDuplicateRingConcurrently,
+	"LatestWritesConcurrently":           testLatestWritesConcurrently,
+	"ImplicitAssignmentNeedsAssignRoles": testImplicitAssignmentNeedsAssignRoles,
+}
+
+// testImplicitAssignmentNeedsAssignRoles runs a lifecycle whose assign
+// action only dispatchers may take and whose new incidents must be
+// started before they are resolved: StartWork assigns an unassigned
+// incident to an agent only through that action, and a parent's
+// resolution leaves open an unassigned child the actor may not assign.
+func testImplicitAssignmentNeedsAssignRoles(t *testing.T, st storeFactory) {
+	def := incident.DefaultDefinition()
+	for i, tr := range def.Transitions {
+		switch tr.Action {
+		case incident.ActAssign:
+			def.Transitions[i].Roles = []itsm.Role{"dispatcher"}
+		case incident.ActResolve:
+			def.Transitions[i].From = []incident.State{incident.InProgress, incident.OnHold}
+		}
+	}
+	lc, err := itsm.NewLifecycle(def)
+	require.NoError(t, err)
+	f := newFixture(t, st, func(c *incident.Config) { c.Lifecycle = lc })
+	ctx := context.Background()
+	dispatcher := itsm.Actor{ID: "dina", Roles: []itsm.Role{"dispatcher"}}
+
+	inc := f.open(t, incident.OpenInput{})
+	_, err = f.svc.StartWork(ctx, agent, inc.ID, 0)
+	require.ErrorIs(t, err, itsm.ErrForbidden)
+	require.Equal(t, inc.Version, must(f.svc.Get(ctx, inc.ID)).Version, "a refused start changes nothing")
+	started := must(f.svc.StartWork(ctx, dispatcher, inc.ID, 0))
+	require.Equal(t, dispatcher.ID, started.Assignee)
+
+	// Resolving a parent starts its new children first; an unassigned one
+	// is assigned the parent's assignee only by an actor who may assign.
+	resolve := func(actor itsm.Actor) (parent, child *incident.Incident) {
+		parent = must(f.svc.StartWork(ctx, dispatcher, f.open(t, incident.OpenInput{Title: "Parent"}).ID, 0))
+		child = f.open(t, incident.OpenInput{Title: "Child", ParentID: parent.ID})
+		parent = must(f.svc.Resolve(ctx, actor, parent.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
+		return parent, must(f.svc.Get(ctx, child.ID))
+	}
+	parent, child := resolve(agent)
+	require.Equal(t, incident.Resolved, parent.State)
+	require.Equal(t, incident.New, child.State, "left open: the agent may not assign it")
+	require.Empty(t, child.Assignee)
+	parent, child = resolve(dispatcher)
+	require.Equal(t, incident.Resolved, parent.State)
+	require.Equal(t, incident.Resolved, child.State)
+	require.Equal(t, dispatcher.ID, child.Assignee)
 }
 
 // testLatestWritesConcurrently has many callers add work notes to one
