@@ -146,6 +146,26 @@ type Config struct {
 	// NewID returns a new unique ID for an incident; default 16 random
 	// bytes in hex.
 	NewID func() string
+	// Responder reports whether a public comment by actor is the
+	// incident's first response, which stops its response timers. Nil
+	// means DefaultResponder with GroupMember: the assignee's comment, or
+	// a member's of the assignment group. A comment by the caller never
+	// is; assigning and starting work always are.
+	Responder func(actor itsm.Actor, inc *Incident) bool
+	// GroupMember reports whether actor belongs to the assignment group
+	// named group, for the default Responder. Nil means membership is not
+	// known, so that only the assignee's comment responds.
+	GroupMember func(actor itsm.Actor, group string) bool
+}
+
+// DefaultResponder is the Responder of a Config that sets none, given its
+// GroupMember (which may be nil): it reports whether actor is inc's
+// assignee, or a member of its assignment group by member.
+func DefaultResponder(member func(actor itsm.Actor, group string) bool) func(actor itsm.Actor, inc *Incident) bool {
+	return func(actor itsm.Actor, inc *Incident) bool {
+		return actor.ID != "" && actor.ID == inc.Assignee ||
+			member != nil && inc.AssignmentGroup != "" && member(actor, inc.AssignmentGroup)
+	}
 }
 
 // Defaults of Config.
@@ -198,6 +218,9 @@ func (c Config) withDefaults() Config {
 	c.Attributes = slices.Clone(c.Attributes)
 	if c.NewID == nil {
 		c.NewID = randomID
+	}
+	if c.Responder == nil {
+		c.Responder = DefaultResponder(c.GroupMember)
 	}
 	return c
 }

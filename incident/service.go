@@ -524,8 +524,9 @@ func (s *Service) Cancel(ctx context.Context, actor itsm.Actor, id string, in Ca
 }
 
 // AddComment adds a public comment to the journal. The first comment by
-// someone other than the caller is the first response and stops the
-// response timers. A comment by the caller on an incident on hold for one
+// someone Config.Responder counts (by default the assignee, or a member
+// of the assignment group), other than the caller, is the first response
+// and stops the response timers. A comment by the caller on an incident on hold for one
 // of Config.CallerReplyResumes resumes it (and its paused timers). Closed
 // and canceled incidents take no comments.
 func (s *Service) AddComment(ctx context.Context, actor itsm.Actor, id, text string) (*Incident, error) {
@@ -552,6 +553,9 @@ func (s *Service) addEntry(ctx context.Context, actor itsm.Actor, id string, kin
 			return nil
 		}
 		if actor.ID != c.inc.Caller.ID {
+			if !c.s.cfg.Responder(actor, c.inc) {
+				return nil
+			}
 			return c.respond()
 		}
 		if c.inc.HoldReason == "" || !slices.Contains(c.s.cfg.CallerReplyResumes, c.inc.HoldReason) {

@@ -334,3 +334,24 @@ func testStateCategories(t *testing.T, st storeFactory) {
 	require.Len(t, page.Incidents, 2)
 	require.Equal(t, other.ID, page.Incidents[1].ID, "listed by opening time")
 }
+
+func TestDefaultResponder(t *testing.T) {
+	t.Parallel()
+	inc := &incident.Incident{Assignee: "bob", AssignmentGroup: "network-ops"}
+	member := func(a itsm.Actor, group string) bool { return group == "network-ops" && a.ID == "nina" }
+	for _, tc := range []struct {
+		actor  string
+		member func(itsm.Actor, string) bool
+		want   bool
+	}{
+		{"bob", nil, true},
+		{"nina", nil, false},
+		{"nina", member, true},
+		{"zed", member, false},
+		{"", nil, false},
+	} {
+		require.Equal(t, tc.want, incident.DefaultResponder(tc.member)(itsm.Actor{ID: tc.actor}, inc), "%s", tc.actor)
+	}
+	require.False(t, incident.DefaultResponder(member)(itsm.Actor{ID: "nina"}, &incident.Incident{}), "no group, no member")
+	require.False(t, incident.DefaultResponder(nil)(itsm.Actor{}, &incident.Incident{}), "nobody is the assignee of an unassigned incident")
+}

@@ -387,7 +387,18 @@ func TestConfigValidation(t *testing.T) {
 
 func testJournal(t *testing.T, st storeFactory) {
 	ctx := context.Background()
-	f := newFixture(t, st)
+	// By default only the assignee's or a group member's comment responds,
+	// and nobody is either yet: an agent's comment is not a response.
+	plain := newFixture(t, st)
+	waiting := plain.open(t, incident.OpenInput{Caller: caller})
+	waiting = must(plain.svc.AddComment(ctx, agent, waiting.ID, "looking"))
+	require.True(t, waiting.FirstResponseAt.IsZero())
+	require.Equal(t, sla.StageRunning, plain.timer(t, waiting.ID, sla.MetricResponse).Stage)
+
+	// Here every agent's comment responds.
+	f := newFixture(t, st, func(c *incident.Config) {
+		c.Responder = func(a itsm.Actor, _ *incident.Incident) bool { return a.HasAnyRole("service-desk") }
+	})
 	inc := f.open(t, incident.OpenInput{Caller: caller})
 
 	// The caller's own comment is not a response.
