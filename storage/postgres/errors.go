@@ -62,13 +62,14 @@ const (
 //     may not be migrated.
 //
 // Context cancellation and deadlines are returned as they are, never as
-// retryable. Anything else is returned unchanged. Errors already
+// retryable, and so is a commit of unknown outcome
+// (storage.ErrUnknownOutcome). Anything else is returned unchanged. Errors already
 // translated are not translated again.
 func mapError(err error, kind, id string) error {
 	if err == nil {
 		return nil
 	}
-	if storage.IsRetryable(err) {
+	if storage.IsRetryable(err) || errors.Is(err, storage.ErrUnknownOutcome) {
 		return err
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

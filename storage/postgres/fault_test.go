@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/itsmkit/itsmkit/itsm"
@@ -148,4 +149,47 @@ func TestFaultJoinedConnectionKilled(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, storage.IsRetryable(err), "%v", err)
 	requireNothingOf(t, s, rec.Ref())
+}
+
+// TestFaultConnectionLostAfterCommit loses the connection after COMMIT
+// reached the server and before its answer reached the store (a proxy
+// drops it): the transaction is committed, so the error must say that the
+// outcome is unknown and must not invite a retry, and the store must go on
+// working on a new connection.
+func TestFaultConnectionLostAfterCommit(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	direct := newStore(t)
+	proxy, proxied := newCommitDropper(t, testURL(t))
+	s, err := postgres.Open(ctx, proxied, postgres.WithSchema(direct.Schema()),
+		postgres.WithPoolConfig(func(c *pgxpool.Config) { c.MaxConns = 1 }))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Declare(ctx, ticketSchema()))
+
+	rec := testRecord(1)
+	proxy.armed.Store(true)
+	err = s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+		if err := tx.Create(ctx, rec); err != nil {
+			return err
+		}
+		return tx.AppendEvents(ctx, openEvent(rec.Ref()))
+	})
+	require.Equal(t, int32(1), proxy.dropped.Load(), "the proxy dropped the connection after COMMIT")
+	t.Logf("InTx: %v", err)
+	require.ErrorIs(t, err, storage.ErrUnknownOutcome)
+	require.False(t, storage.IsRetryable(err), "a commit of unknown outcome is not retryable")
+
+	got, err := direct.Get(ctx, rec.Ref())
+	require.NoError(t, err, "the transaction was committed")
+	require.Equal(t, rec.Title, got.Title)
+	hist, err := direct.History(ctx, rec.Ref())
+	require.NoError(t, err)
+	require.Len(t, hist, 1)
+	require.NoError(t, direct.VerifyAuditTrail(ctx))
+
+	// The pool replaces the connection.
+	require.NoError(t, openIn(t, s, testRecord(2)))
+	_, err = direct.Get(ctx, testRecord(2).Ref())
+	require.NoError(t, err)
 }

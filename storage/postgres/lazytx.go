@@ -8,6 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/itsmkit/itsmkit/storage"
 )
 
 // The statements that start the transactions of a lazyTx: InTx's, and
@@ -210,8 +212,9 @@ func (l *lazyTx) commit(ctx context.Context, pending *pgx.Batch) error {
 	var (
 		tag pgconn.CommandTag
 		err error
+		i   int
 	)
-	for range b.Len() {
+	for i = 0; i < b.Len(); i++ {
 		if tag, err = br.Exec(); err != nil {
 			break
 		}
@@ -220,6 +223,9 @@ func (l *lazyTx) commit(ctx context.Context, pending *pgx.Batch) error {
 		err = cerr
 	}
 	if err != nil {
+		if commitOutcomeUnknown(err, i == b.Len()-1) {
+			return &unknownOutcomeError{err: err}
+		}
 		return err
 	}
 	if tag.String() != "COMMIT" {
@@ -229,6 +235,38 @@ func (l *lazyTx) commit(ctx context.Context, pending *pgx.Batch) error {
 	}
 	return nil
 }
+
+// commitOutcomeUnknown reports whether err, the failure of a batch that
+// ends in COMMIT, leaves its outcome unknown: the batch was sent (pgconn
+// did not find it safe to retry), and then either the connection was lost
+// without an answer from the server (the answers, COMMIT's among them,
+// may have been lost on the way), or the server's answer to COMMIT itself
+// was that the connection is ending (a backend terminated while it
+// committed may have committed). An error the server reported for a
+// statement before COMMIT means the transaction cannot have committed, and
+// so does a failure while pgx prepared the batch, before it sent any of
+// its statements.
+func commitOutcomeUnknown(err error, atCommit bool) bool {
+	var pre pgx.ErrPreprocessingBatch
+	if pgconn.SafeToRetry(err) || errors.As(err, &pre) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return atCommit && lostConnection(pe)
+	}
+	return connectionLost(err)
+}
+
+// unknownOutcomeError is the error of a commit whose outcome is unknown
+// (see commitOutcomeUnknown); it matches storage.ErrUnknownOutcome and
+// the driver's error, never storage.ErrRetryable.
+type unknownOutcomeError struct{ err error }
+
+func (e *unknownOutcomeError) Error() string {
+	return "the connection was lost after COMMIT was sent; the transaction may or may not have been committed: " + e.err.Error()
+}
+func (e *unknownOutcomeError) Unwrap() []error { return []error{storage.ErrUnknownOutcome, e.err} }
 
 func (l *lazyTx) rollback(ctx context.Context) {
 	if !l.begun || l.conn.Conn().IsClosed() || l.conn.Conn().PgConn().TxStatus() == 'I' {

@@ -309,9 +309,14 @@ func (s *Store) createMissing(ctx context.Context, objs []dbObject) error {
 // InTx runs fn in one READ COMMITTED transaction, as record.Store
 // documents: when fn returns nil the transaction commits; when fn returns
 // an error or panics it rolls back and the error is returned unchanged (the
-// panic goes on). A failed commit returns an error; after a lost
-// connection it matches storage.ErrRetryable, and nothing was committed. A
-// nil fn is an *itsm.ValidationError.
+// panic goes on). A failed commit returns an error. When the connection
+// was lost before COMMIT was sent, or the server refused a statement
+// before it, the error matches storage.ErrRetryable or says what was
+// refused, and nothing was committed. When it was lost after COMMIT was
+// sent and before the server's answer, the error matches
+// storage.ErrUnknownOutcome and never ErrRetryable: the transaction may
+// have been committed, so doing it again may do it twice. A nil fn is an
+// *itsm.ValidationError.
 //
 // To save round trips, BEGIN goes to the server with the transaction's
 // first statement, and the writes that need no answer are sent with the
@@ -359,6 +364,9 @@ func runTx(ctx context.Context, s *Store, db txBackend, fn func(ctx context.Cont
 		finished = true
 		if errors.Is(err, pgx.ErrTxCommitRollback) {
 			return fmt.Errorf("postgres: commit: the transaction was rolled back after an earlier failed statement: %w", err)
+		}
+		if errors.Is(err, storage.ErrUnknownOutcome) {
+			return fmt.Errorf("postgres: commit: %w", err)
 		}
 		return fmt.Errorf("postgres: commit: %w", mapError(err, "", ""))
 	}
