@@ -107,6 +107,9 @@ func (s *Service) updateOnce(ctx context.Context, actor itsm.Actor, id string, v
 		if version != 0 && inc.Version != version {
 			return &itsm.ConflictError{Kind: Kind, ID: inc.Number, Expected: version, Actual: inc.Version}
 		}
+		if err := duty(s.cfg.Duties, actor, action, inc); err != nil {
+			return err
+		}
 		c := s.newChange(ctx, tx, actor, s.now(), inc)
 		if err := fn(c); err != nil {
 			return err
@@ -338,8 +341,9 @@ func (c *change) cascaded() ([]*Incident, []string, error) {
 // resolveCascade resolves the cascaded incidents with this one's
 // resolution, starting work on one still in the initial state (assigning
 // an unassigned one to this one's assignee and group). A major incident is
-// left open when the actor may not resolve it, and an unassigned one that
-// must be started first when the actor may not assign it.
+// left open when the actor may not resolve it, one that a segregation-of-
+// duties rule keeps the actor from resolving too, and an unassigned one
+// that must be started first when the actor may not assign it.
 func (c *change) resolveCascade(seen map[string]bool) error {
 	seen[c.inc.ID] = true
 	subs, why, err := c.cascaded()
@@ -351,7 +355,8 @@ func (c *change) resolveCascade(seen map[string]bool) error {
 		if seen[sub.ID] {
 			continue
 		}
-		if sub.Major && c.s.cfg.Permissions.Check(c.actor, PermMajorIncident) != nil {
+		if sub.Major && c.s.cfg.Permissions.Check(c.actor, PermMajorIncident) != nil ||
+			duty(c.s.cfg.Duties, c.actor, ActResolve, sub) != nil {
 			continue
 		}
 		sc := c.s.newChange(c.ctx, c.tx, c.actor, c.now, sub)

@@ -156,6 +156,43 @@ type Config struct {
 	// named group, for the default Responder. Nil means membership is not
 	// known, so that only the assignee's comment responds.
 	GroupMember func(actor itsm.Actor, group string) bool
+	// Duties are segregation-of-duties rules: each refuses some lifecycle
+	// actions to an actor by how the actor stands to the incident, whatever
+	// the actor's roles, with an *itsm.DutyError that names the rule.
+	// None by default; CallerMayNotResolve is one.
+	Duties []DutyRule
+}
+
+// DutyRule is a segregation-of-duties rule of a Service (Config.Duties).
+type DutyRule struct {
+	// Name names the rule in its refusals; unique within a Config.
+	Name string
+	// Actions are the lifecycle actions the rule applies to.
+	Actions []Action
+	// Refuses reports whether the rule refuses actor taking one of
+	// Actions on inc, the incident as it is before the action.
+	Refuses func(actor itsm.Actor, inc *Incident) bool
+}
+
+// CallerMayNotResolve is a DutyRule: the caller of an incident may not
+// resolve or close it themselves, even with an agent's roles, so that
+// someone else confirms that the service is restored. A parent's
+// resolution leaves open a child whose caller is the actor.
+var CallerMayNotResolve = DutyRule{
+	Name:    "caller-may-not-resolve",
+	Actions: []Action{ActResolve, ActClose},
+	Refuses: func(actor itsm.Actor, inc *Incident) bool { return actor.ID != "" && actor.ID == inc.Caller.ID },
+}
+
+// duty returns the refusal of the first rule of duties that refuses actor
+// taking action on inc, or nil.
+func duty(duties []DutyRule, actor itsm.Actor, action Action, inc *Incident) error {
+	for _, r := range duties {
+		if slices.Contains(r.Actions, action) && r.Refuses(actor, inc) {
+			return &itsm.DutyError{Rule: r.Name, ActorID: actor.ID, Action: string(action), Kind: Kind, ID: inc.Number}
+		}
+	}
+	return nil
 }
 
 // DefaultResponder is the Responder of a Config that sets none, given its
@@ -216,6 +253,7 @@ func (c Config) withDefaults() Config {
 		c.CallerReplyResumes = slices.Clone(c.CallerReplyResumes)
 	}
 	c.Attributes = slices.Clone(c.Attributes)
+	c.Duties = slices.Clone(c.Duties)
 	if c.NewID == nil {
 		c.NewID = randomID
 	}
@@ -247,6 +285,29 @@ func (c Config) validate() error {
 	}
 	if c.Lifecycle.Kind() != Kind {
 		v.Add("lifecycle", "is for %q records, not %q", c.Lifecycle.Kind(), Kind)
+	}
+	names := map[string]bool{}
+	actions := c.Lifecycle.Actions()
+	for i, r := range c.Duties {
+		at := fmt.Sprintf("duties[%d]", i)
+		switch {
+		case r.Name == "":
+			v.Add(at+".name", "must not be empty")
+		case names[r.Name]:
+			v.Add(at+".name", "%q names another rule too", r.Name)
+		}
+		names[r.Name] = true
+		if len(r.Actions) == 0 {
+			v.Add(at+".actions", "must name at least one action")
+		}
+		for j, a := range r.Actions {
+			if !slices.Contains(actions, a) {
+				v.Add(fmt.Sprintf("%s.actions[%d]", at, j), "%q is not an action of the lifecycle", a)
+			}
+		}
+		if r.Refuses == nil {
+			v.Add(at+".refuses", "must be set")
+		}
 	}
 	return v.Err()
 }

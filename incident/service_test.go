@@ -383,6 +383,18 @@ func TestConfigValidation(t *testing.T) {
 	_, err = incident.NewService(ctx, memory.New(), incident.Config{Lifecycle: other})
 	require.ErrorAs(t, err, &ve)
 	require.True(t, ve.Has("lifecycle"))
+
+	_, err = incident.NewService(ctx, memory.New(), incident.Config{Duties: []incident.DutyRule{
+		incident.CallerMayNotResolve,
+		{Name: incident.CallerMayNotResolve.Name, Actions: []incident.Action{incident.ActClose}, Refuses: incident.CallerMayNotResolve.Refuses},
+		{Actions: []incident.Action{"fly"}},
+		{Name: "no-actions", Refuses: incident.CallerMayNotResolve.Refuses},
+	}})
+	require.ErrorAs(t, err, &ve)
+	for _, f := range []string{"duties[1].name", "duties[2].name", "duties[2].actions[0]", "duties[2].refuses", "duties[3].actions"} {
+		require.True(t, ve.Has(f), "%s in %v", f, err)
+	}
+	require.False(t, ve.Has("duties[0].name"))
 }
 
 func testJournal(t *testing.T, st storeFactory) {
@@ -885,6 +897,37 @@ var serviceTests = map[string]func(*testing.T, storeFactory){
 	"DuplicateRingConcurrently":          testDuplicateRingConcurrently,
 	"LatestWritesConcurrently":           testLatestWritesConcurrently,
 	"ImplicitAssignmentNeedsAssignRoles": testImplicitAssignmentNeedsAssignRoles,
+	"SegregationOfDuties":                testSegregationOfDuties,
+}
+
+// testSegregationOfDuties runs CallerMayNotResolve: an agent who logged
+// an incident for themselves may work it but not resolve or close it, and
+// a parent's resolution leaves such a child open; another agent may.
+func testSegregationOfDuties(t *testing.T, st storeFactory) {
+	ctx := context.Background()
+	f := newFixture(t, st, func(c *incident.Config) { c.Duties = []incident.DutyRule{incident.CallerMayNotResolve} })
+	other := itsm.Actor{ID: "omar", Roles: agent.Roles}
+	own := f.open(t, incident.OpenInput{Caller: agent})
+	own = must(f.svc.StartWork(ctx, agent, own.ID, 0))
+	_, err := f.svc.Resolve(ctx, agent, own.ID, incident.ResolveInput{Code: "solved", Notes: "n"})
+	require.ErrorIs(t, err, itsm.ErrForbidden)
+	var de *itsm.DutyError
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, incident.CallerMayNotResolve.Name, de.Rule)
+	require.Equal(t, own.Number, de.ID)
+	require.Contains(t, err.Error(), "caller-may-not-resolve")
+	require.Equal(t, own.Version, must(f.svc.Get(ctx, own.ID)).Version, "a refused action changes nothing")
+	own = must(f.svc.Resolve(ctx, other, own.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
+	_, err = f.svc.Close(ctx, agent, own.ID, 0)
+	require.ErrorAs(t, err, &de)
+	must(f.svc.Close(ctx, other, own.ID, 0))
+
+	parent := must(f.svc.StartWork(ctx, agent, f.open(t, incident.OpenInput{Title: "Parent", Caller: other}).ID, 0))
+	mine := f.open(t, incident.OpenInput{Title: "Mine", Caller: agent, ParentID: parent.ID})
+	theirs := f.open(t, incident.OpenInput{Title: "Theirs", Caller: other, ParentID: parent.ID})
+	must(f.svc.Resolve(ctx, agent, parent.ID, incident.ResolveInput{Code: "solved", Notes: "n"}))
+	require.Equal(t, incident.New, must(f.svc.Get(ctx, mine.ID)).State, "left open: its caller resolved the parent")
+	require.Equal(t, incident.Resolved, must(f.svc.Get(ctx, theirs.ID)).State)
 }
 
 // testImplicitAssignmentNeedsAssignRoles runs a lifecycle whose assign

@@ -261,3 +261,27 @@ func (e *ForbiddenError) Error() string {
 
 // Unwrap returns ErrForbidden.
 func (e *ForbiddenError) Unwrap() error { return ErrForbidden }
+
+// DutyError reports an action refused by a segregation-of-duties rule: the
+// actor may hold every role and permission the action needs and still not
+// take it on this record, because of how the actor stands to the record
+// (the caller of an incident resolving it, the requester of a change
+// approving it). It matches ErrForbidden.
+type DutyError struct {
+	// Rule names the rule that refused the action.
+	Rule string
+	// ActorID identifies the actor that was refused.
+	ActorID string
+	// Action is the action refused.
+	Action string
+	// Kind and ID name the record, ID as users know it (its number).
+	Kind, ID string
+}
+
+// Error says who may not do what to which record, and by which rule.
+func (e *DutyError) Error() string {
+	return fmt.Sprintf("itsm: actor %q may not %s %s %s (segregation of duties: %s)", e.ActorID, e.Action, e.Kind, e.ID, e.Rule)
+}
+
+// Unwrap returns ErrForbidden.
+func (e *DutyError) Unwrap() error { return ErrForbidden }
