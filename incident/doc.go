@@ -19,7 +19,9 @@
 // incident, its journal, links, timers and audit events in one
 // transaction with an optimistic version check; a call that fails changes
 // nothing. SLA policies come from a PolicySelector: the response timer
-// stops at the first assignment or the first public response, the
+// stops at the first assignment or the first public response by a
+// responder (Config.Responder: the assignee or a member of the assignment
+// group, by default), the
 // resolution timer pauses while the incident waits on a pausing hold
 // reason (awaiting the caller, by default), stops at resolution and starts
 // a new cycle on reopen, a priority change retargets running timers, and
@@ -29,9 +31,15 @@
 // children and its duplicates; an incident cannot become its own ancestor
 // or close a cycle of duplicates; a caller's public reply lifts an
 // "awaiting caller" hold; a new assignment group clears the assignee;
-// only permitted roles override priorities, flag major incidents, or
-// resolve, close or cancel them; CloseResolved closes resolved incidents
-// after a number of business days unless they are major.
+// only permitted roles override priorities (or drop an override), flag
+// major incidents, or resolve, close or cancel them; an implicit
+// assignment (starting work, a parent's resolution starting a child) goes
+// through the lifecycle's assign action and its roles; segregation-of-
+// duties rules (Config.Duties, such as CallerMayNotResolve) refuse an
+// action by how the actor stands to the incident; a write that names no
+// version applies to the incident as it then is, on every store;
+// CloseResolved closes resolved incidents after a number of business days
+// unless they are major.
 //
 // # Storage
 //
