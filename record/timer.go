@@ -96,10 +96,13 @@ func (r TimerRecord) Summary() TimerSummary {
 
 // CheckTimerRecords checks what a store needs to keep timers: each has a
 // record with a well-formed kind and an ID, an ID (IDs are 1 to MaxIDLen
-// bytes of valid UTF-8 without NUL bytes) and a Timer. It does not check
-// that the derived fields match the Timer. It returns one
-// *itsm.ValidationError naming each problem as "[i].field", or nil.
-// Adapters call it in PutTimers before writing anything.
+// bytes of valid UTF-8 without NUL bytes) and a Timer whose policy name
+// and events' reasons are valid UTF-8 without NUL bytes, and whose events
+// and derived instants (at risk, breach, next wake-up) lie in the years 1
+// to 9999 (UTC), the instants every store keeps. It does not check that
+// the derived fields match the Timer. It returns one *itsm.ValidationError
+// naming each problem as "[i].field", or nil. Adapters call it in
+// PutTimers before writing anything.
 func CheckTimerRecords(timers []TimerRecord) error {
 	v := &itsm.ValidationError{Subject: "timer records"}
 	for i, r := range timers {
@@ -115,6 +118,27 @@ func CheckTimerRecords(timers []TimerRecord) error {
 		}
 		if r.Timer == nil {
 			v.Add(at+"timer", "must not be nil")
+			continue
+		}
+		if msg := textProblem(r.Timer.Policy(), MaxIDLen); msg != "" {
+			v.Add(at+"timer.policy", "%s", msg)
+		}
+		for j, ev := range r.Timer.Events() {
+			evAt := at + "timer.events[" + strconv.Itoa(j) + "]."
+			if !ev.At.IsZero() && !validInstant(ev.At) {
+				v.Add(evAt+"at", "lies outside the years 1 to 9999 (UTC)")
+			}
+			if msg := textProblem(ev.Reason, MaxDescriptionLen); msg != "" {
+				v.Add(evAt+"reason", "%s", msg)
+			}
+		}
+		for _, d := range []struct {
+			name string
+			at   time.Time
+		}{{"at_risk_at", r.AtRiskAt}, {"breach_at", r.BreachAt}, {"next_wake_at", r.NextWakeAt}} {
+			if !d.at.IsZero() && !validInstant(d.at) {
+				v.Add(at+d.name, "lies outside the years 1 to 9999 (UTC)")
+			}
 		}
 	}
 	return v.Err()

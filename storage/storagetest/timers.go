@@ -204,6 +204,18 @@ var timerChecks = []check{
 			{"malformed record kind", func(r *record.TimerRecord) { r.Record.Kind = "Not A Kind" }},
 			{"no record ID", func(r *record.TimerRecord) { r.Record.ID = "" }},
 			{"no timer", func(r *record.TimerRecord) { r.Timer = nil }},
+			{"started in year -300000", func(r *record.TimerRecord) {
+				r.Timer = newTimer("gold", sla.MetricResolution, 4*time.Hour, time.Date(-300000, 1, 1, 0, 0, 0, 0, time.UTC))
+			}},
+			{"started in year 10000", func(r *record.TimerRecord) {
+				r.Timer = newTimer("gold", sla.MetricResolution, 4*time.Hour, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+			}},
+			{"wake-up in year 10000", func(r *record.TimerRecord) { r.NextWakeAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+			{"breach in year 0", func(r *record.TimerRecord) { r.BreachAt = time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC) }},
+			{"invalid UTF-8 reason", func(r *record.TimerRecord) { must(r.Timer.Pause(t0.Add(time.Minute), "awaiting caf\xe9")) }},
+			{"NUL in policy", func(r *record.TimerRecord) {
+				r.Timer = newTimer("gold\x00", sla.MetricResolution, 4*time.Hour, t0)
+			}},
 		} {
 			bad := wakeAt(rec.Ref(), "tmr-b", t0.Add(time.Hour))
 			tc.edit(&bad)
