@@ -526,9 +526,9 @@ func (s *Service) Cancel(ctx context.Context, actor itsm.Actor, id string, in Ca
 // AddComment adds a public comment to the journal. The first comment by
 // someone Config.Responder counts (by default the assignee, or a member
 // of the assignment group), other than the caller, is the first response
-// and stops the response timers. A comment by the caller on an incident on hold for one
-// of Config.CallerReplyResumes resumes it (and its paused timers). Closed
-// and canceled incidents take no comments.
+// and stops the response timers. A comment by the caller on an incident
+// on hold for one of Config.CallerReplyResumes resumes it (and its paused
+// timers). Closed and canceled incidents take no comments.
 func (s *Service) AddComment(ctx context.Context, actor itsm.Actor, id, text string) (*Incident, error) {
 	return s.addEntry(ctx, actor, id, Comment, text)
 }
