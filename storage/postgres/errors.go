@@ -63,8 +63,8 @@ const (
 //
 // Context cancellation and deadlines are returned as they are, never as
 // retryable, and so is a commit of unknown outcome
-// (storage.ErrUnknownOutcome). Anything else is returned unchanged. Errors already
-// translated are not translated again.
+// (storage.ErrUnknownOutcome). Anything else is returned unchanged.
+// Errors already translated are not translated again.
 func mapError(err error, kind, id string) error {
 	if err == nil {
 		return nil
