@@ -2,6 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,4 +196,107 @@ func TestFaultConnectionLostAfterCommit(t *testing.T) {
 	require.NoError(t, openIn(t, s, testRecord(2)))
 	_, err = direct.Get(ctx, testRecord(2).Ref())
 	require.NoError(t, err)
+}
+
+// TestFaultTerminateLoop opens records from several goroutines while
+// another terminates the store's server processes again and again: every
+// Open that succeeded is stored, nothing of an Open reported as retryable
+// is, and every failure is one of the two or storage.ErrUnknownOutcome
+// (whose record may or may not be stored). The audit trail still
+// verifies.
+func TestFaultTerminateLoop(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	app := "itsm_terminate_" + newSchemaName()
+	s := newStore(t, postgres.WithPoolConfig(func(c *pgxpool.Config) {
+		c.MaxConns = 4
+		c.ConnConfig.RuntimeParams["application_name"] = app
+	}))
+	killer := connect(t)
+	var (
+		done   = make(chan struct{})
+		killed atomic.Int64
+		wg     sync.WaitGroup
+	)
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			var n int64
+			// One of the store's server processes at a time, so that
+			// Opens both succeed and fail.
+			if err := killer.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM
+				(SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY random() LIMIT 1) p`, app).Scan(&n); err != nil {
+				t.Error(err)
+				return
+			}
+			killed.Add(n)
+			time.Sleep(time.Duration(2000+rand.IntN(8000)) * time.Microsecond)
+		}
+	})
+	const writers, each = 4, 60
+	type outcome struct {
+		ref record.Ref
+		err error
+	}
+	results := make([][]outcome, writers)
+	var ww sync.WaitGroup
+	for w := range writers {
+		ww.Go(func() {
+			for i := range each {
+				rec := testRecord(1 + w*each + i)
+				err := s.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+					if err := tx.Create(ctx, rec); err != nil {
+						return err
+					}
+					if err := tx.PutTimers(ctx, timerOf(t, rec.Ref(), "resolution")); err != nil {
+						return err
+					}
+					return tx.AppendEvents(ctx, openEvent(rec.Ref()))
+				})
+				results[w] = append(results[w], outcome{rec.Ref(), err})
+			}
+		})
+	}
+	ww.Wait()
+	close(done)
+	wg.Wait()
+
+	// Check through a pool of its own: the store's may still hold a
+	// connection the loop terminated last.
+	check, err := postgres.Open(ctx, testURL(t), postgres.WithSchema(s.Schema()))
+	require.NoError(t, err)
+	defer check.Close()
+	require.NoError(t, check.Declare(ctx, ticketSchema()))
+	var acked, refused, unknown int
+	for _, rs := range results {
+		for _, r := range rs {
+			_, gerr := check.Get(ctx, r.ref)
+			switch {
+			case r.err == nil:
+				acked++
+				require.NoError(t, gerr, "an acknowledged Open of %s is stored", r.ref)
+			case storage.IsRetryable(r.err):
+				refused++
+				require.ErrorIs(t, gerr, itsm.ErrNotFound, "nothing of %s, reported as retryable (%v), is stored", r.ref, r.err)
+				timers, err := check.Timers(ctx, r.ref)
+				require.NoError(t, err)
+				require.Empty(t, timers)
+				hist, err := check.History(ctx, r.ref)
+				require.NoError(t, err)
+				require.Empty(t, hist)
+			case errors.Is(r.err, storage.ErrUnknownOutcome):
+				unknown++
+			default:
+				t.Fatalf("Open of %s failed with neither a retryable error nor an unknown outcome: %v", r.ref, r.err)
+			}
+		}
+	}
+	t.Logf("%d server processes terminated; %d Opens acknowledged, %d retryable, %d of unknown outcome", killed.Load(), acked, refused, unknown)
+	require.Positive(t, killed.Load(), "the loop terminated server processes")
+	require.Positive(t, acked)
+	require.NoError(t, check.VerifyAuditTrail(ctx))
 }

@@ -219,9 +219,10 @@ func (l *lazyTx) commit(ctx context.Context, pending *pgx.Batch) error {
 			break
 		}
 	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	// Once COMMIT's answer has arrived, its tag tells the outcome, whatever
+	// Close then reports of the connection (a server process terminated
+	// just after it committed fails the end of the batch).
+	_ = br.Close()
 	if err != nil {
 		if commitOutcomeUnknown(err, i == b.Len()-1) {
 			return &unknownOutcomeError{err: err}
