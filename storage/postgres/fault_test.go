@@ -198,6 +198,35 @@ func TestFaultConnectionLostAfterCommit(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestFaultDeadlineAfterCommit lets the context of a transaction end
+// while the answer to its COMMIT is held back (by a proxy, after the
+// server committed): the store gives up on the connection, and the error
+// says that the outcome is unknown, besides matching the context's.
+func TestFaultDeadlineAfterCommit(t *testing.T) {
+	t.Parallel()
+	direct := newStore(t)
+	proxy, proxied := newCommitDropper(t, testURL(t))
+	proxy.hold = true
+	s, err := postgres.Open(t.Context(), proxied, postgres.WithSchema(direct.Schema()),
+		postgres.WithPoolConfig(func(c *pgxpool.Config) { c.MaxConns = 1 }))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Declare(t.Context(), ticketSchema()))
+
+	rec := testRecord(1)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	proxy.armed.Store(true)
+	err = s.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.Create(ctx, rec) })
+	require.Equal(t, int32(1), proxy.dropped.Load(), "the proxy held back the answer to COMMIT")
+	t.Logf("InTx: %v", err)
+	require.ErrorIs(t, err, storage.ErrUnknownOutcome)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.False(t, storage.IsRetryable(err))
+	_, err = direct.Get(t.Context(), rec.Ref())
+	require.NoError(t, err, "the transaction was committed")
+}
+
 // TestFaultTerminateLoop opens records from several goroutines while
 // another terminates the store's server processes again and again: every
 // Open that succeeded is stored, nothing of an Open reported as retryable

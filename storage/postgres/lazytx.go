@@ -246,17 +246,19 @@ func (l *lazyTx) commit(ctx context.Context, pending *pgx.Batch) error {
 // committed may have committed). An error the server reported for a
 // statement before COMMIT means the transaction cannot have committed, and
 // so does a failure while pgx prepared the batch, before it sent any of
-// its statements.
+// its statements. A context that ended while the answers were awaited
+// leaves the outcome unknown too: pgx gives up on the connection, and the
+// server may commit all the same.
 func commitOutcomeUnknown(err error, atCommit bool) bool {
 	var pre pgx.ErrPreprocessingBatch
-	if pgconn.SafeToRetry(err) || errors.As(err, &pre) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if pgconn.SafeToRetry(err) || errors.As(err, &pre) {
 		return false
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return atCommit && lostConnection(pe)
 	}
-	return connectionLost(err)
+	return connectionLost(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // unknownOutcomeError is the error of a commit whose outcome is unknown
@@ -265,7 +267,7 @@ func commitOutcomeUnknown(err error, atCommit bool) bool {
 type unknownOutcomeError struct{ err error }
 
 func (e *unknownOutcomeError) Error() string {
-	return "the connection was lost after COMMIT was sent; the transaction may or may not have been committed: " + e.err.Error()
+	return "COMMIT was sent and its answer never came; the transaction may or may not have been committed: " + e.err.Error()
 }
 func (e *unknownOutcomeError) Unwrap() []error { return []error{storage.ErrUnknownOutcome, e.err} }
 

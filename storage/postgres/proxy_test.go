@@ -22,7 +22,10 @@ type commitDropper struct {
 	target  string
 	armed   atomic.Bool
 	dropped atomic.Int32
-	wg      sync.WaitGroup
+	// hold keeps the connection open instead, and the server's answers
+	// from the client, until the client gives up on it.
+	hold bool
+	wg   sync.WaitGroup
 }
 
 // newCommitDropper starts a proxy to the server of rawURL and returns it
@@ -79,6 +82,10 @@ func (p *commitDropper) relay(client, server net.Conn) {
 				// CommandComplete: 'C', its length, the tag NUL-terminated.
 				if bytes.Contains(buf[:n], []byte("COMMIT\x00")) && p.armed.CompareAndSwap(true, false) {
 					p.dropped.Add(1)
+					if !p.hold {
+						return
+					}
+					_, _ = io.Copy(io.Discard, server)
 					return
 				}
 				if _, werr := client.Write(buf[:n]); werr != nil {

@@ -312,8 +312,8 @@ func (s *Store) createMissing(ctx context.Context, objs []dbObject) error {
 // panic goes on). A failed commit returns an error. When the connection
 // was lost before COMMIT was sent, or the server refused a statement
 // before it, the error matches storage.ErrRetryable or says what was
-// refused, and nothing was committed. When it was lost after COMMIT was
-// sent and before the server's answer, the error matches
+// refused, and nothing was committed. When it was lost (or ctx ended)
+// after COMMIT was sent and before the server's answer, the error matches
 // storage.ErrUnknownOutcome and never ErrRetryable: the transaction may
 // have been committed, so doing it again may do it twice. A nil fn is an
 // *itsm.ValidationError.
