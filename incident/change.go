@@ -225,17 +225,27 @@ func (c *change) commit(action Action, reason string) error {
 
 // fire moves the incident by action, or returns the lifecycle's refusal.
 func (c *change) fire(a Action) error {
-	lc := c.s.cfg.Lifecycle
-	next, err := lc.Fire(c.inc, c.inc.State, a, c.actor)
+	next, err := c.next(c.inc, a)
+	if err != nil {
+		return err
+	}
+	c.inc.State, c.inc.StateCategory = next, c.s.cfg.Lifecycle.Category(next)
+	return nil
+}
+
+// next returns the state action a takes inc to from this incident's state,
+// or the lifecycle's refusal, naming this incident; inc is this incident
+// or a tentative copy of it.
+func (c *change) next(inc *Incident, a Action) (State, error) {
+	next, err := c.s.cfg.Lifecycle.Fire(inc, c.inc.State, a, c.actor)
 	if err != nil {
 		var te *itsm.TransitionError
 		if errors.As(err, &te) && te.ID == "" {
 			te.ID = c.inc.Number
 		}
-		return err
+		return "", err
 	}
-	c.inc.State, c.inc.StateCategory = next, lc.Category(next)
-	return nil
+	return next, nil
 }
 
 // assignImplicitly gives the incident, when it has neither an assignee nor
@@ -250,11 +260,7 @@ func (c *change) assignImplicitly(assignee, group string) error {
 	}
 	try := c.inc.Clone()
 	try.Assignee, try.AssignmentGroup = assignee, group
-	if _, err := c.s.cfg.Lifecycle.Fire(try, c.inc.State, ActAssign, c.actor); err != nil {
-		var te *itsm.TransitionError
-		if errors.As(err, &te) && te.ID == "" {
-			te.ID = c.inc.Number
-		}
+	if _, err := c.next(try, ActAssign); err != nil {
 		return fmt.Errorf("assigning %s implicitly: %w", c.inc.Number, err)
 	}
 	c.inc.Assignee, c.inc.AssignmentGroup = assignee, group
