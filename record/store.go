@@ -43,6 +43,11 @@ type Store interface {
 	// ID that is not in the outbox is an *itsm.NotFoundError and then
 	// nothing of the call is acknowledged.
 	Ack(ctx context.Context, consumer string, ids ...int64) error
+	// ForgetOutcomes deletes up to limit outcomes (see Tx.Remember) whose
+	// Expires is at or before now, oldest first, and returns how many it
+	// deleted. A limit of 0 or less deletes nothing; now is checked with
+	// CheckForget.
+	ForgetOutcomes(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // Reader holds the read operations, available both on a Store and inside
@@ -133,6 +138,20 @@ type Tx interface {
 	// more than the last event of the same record. Events are never
 	// changed or removed. Each event is appended to the outbox as well.
 	AppendEvents(ctx context.Context, events ...itsm.Event) error
+	// Recall returns the outcome stored with key whose Expires is after
+	// now, and true; or false when there is none (never stored, or
+	// expired). Arguments are checked with CheckOutcomeKey. A store whose
+	// transactions run concurrently may not see an outcome another
+	// transaction has not committed yet: Remember then refuses the second.
+	Recall(ctx context.Context, key string, now time.Time) (Outcome, bool, error)
+	// Remember stores o, checked with CheckOutcome, with the
+	// transaction: it is kept if and only if the transaction commits. A
+	// live outcome with the same key (Expires after o.At) is an
+	// *itsm.ConflictError of kind OutcomeConflictKind (see KeyConflict),
+	// and then nothing is stored; an expired one is replaced. On a store
+	// whose transactions run concurrently, a transaction remembering a
+	// key another one holds uncommitted waits for it to end.
+	Remember(ctx context.Context, o Outcome) error
 }
 
 // Registry holds the schemas declared to a store; adapters embed one. It

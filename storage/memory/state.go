@@ -161,6 +161,8 @@ type trees struct {
 	outbox    *btree.BTreeG[*seqItem[itsm.Event]]  // zero ref, n is the message ID
 	numbers   *btree.BTreeG[numberItem]
 	crossings *btree.BTreeG[crossingItem]
+	outcomes  *btree.BTreeG[*record.Outcome] // by key
+	expiries  *btree.BTreeG[*record.Outcome] // by Expires, then key
 }
 
 func newTrees() *trees {
@@ -175,6 +177,8 @@ func newTrees() *trees {
 		outbox:    newTree(seqLess[itsm.Event]),
 		numbers:   newTree(numberLess),
 		crossings: newTree(crossingLess),
+		outcomes:  newTree(outcomeLess),
+		expiries:  newTree(expiryLess),
 	}
 }
 
@@ -195,6 +199,8 @@ func (t *trees) clone() *trees {
 	c.outbox = t.outbox.Clone()
 	c.numbers = t.numbers.Clone()
 	c.crossings = t.crossings.Clone()
+	c.outcomes = t.outcomes.Clone()
+	c.expiries = t.expiries.Clone()
 	return &c
 }
 

@@ -87,6 +87,7 @@ func groups() []group {
 		{"Timers", true, timerChecks},
 		{"Events", true, eventChecks},
 		{"Outbox", false, outboxChecks},
+		{"Outcomes", false, outcomeChecks},
 		{"NextNumber", true, numberChecks},
 		{"Tx", true, txChecks},
 		{"Concurrency", true, concurrencyChecks},
