@@ -165,7 +165,10 @@ var outcomeChecks = []check{
 			e.refusedInTx(func(ctx context.Context, tx record.Tx) error { _, _, err := tx.Recall(ctx, key, t0); return err },
 				func(err error) { requireInvalidField(e, err, "key") })
 		}
-		e.refusedInTx(func(ctx context.Context, tx record.Tx) error { _, _, err := tx.Recall(ctx, "k-1", time.Time{}); return err },
+		e.refusedInTx(func(ctx context.Context, tx record.Tx) error {
+			_, _, err := tx.Recall(ctx, "k-1", time.Time{})
+			return err
+		},
 			func(err error) { requireInvalidField(e, err, "now") })
 		_, ok := e.recall("k-1", t0)
 		require.False(e.t, ok, "nothing of a refused outcome is stored")
