@@ -77,12 +77,16 @@ const latestAttempts = 16
 // at a time serialise them. fn must therefore change nothing but the
 // change it is given. A write that names a version is never run again:
 // its conflict is the caller's to resolve.
-func (s *Service) update(ctx context.Context, actor itsm.Actor, id string, version int64, action Action, reason string, fn func(*change) error) (*Incident, error) {
+//
+// in is the call's input as the caller gave it (nil when the call takes
+// none beyond id and version): with an idempotency key in ctx it is part
+// of the request the key is kept for (see write).
+func (s *Service) update(ctx context.Context, actor itsm.Actor, id string, version int64, action Action, reason string, in any, fn func(*change) error) (*Incident, error) {
 	if actor.ID == "" {
 		return nil, itsm.NewValidationError(Kind, "actor.id", "must not be empty")
 	}
 	for attempt := 1; ; attempt++ {
-		out, err := s.updateOnce(ctx, actor, id, version, action, reason, fn)
+		out, err := s.updateOnce(ctx, actor, id, version, action, reason, in, fn)
 		var ce *itsm.ConflictError
 		if err == nil || version != 0 || attempt == latestAttempts || !errors.As(err, &ce) {
 			return out, err
@@ -97,33 +101,28 @@ func (s *Service) update(ctx context.Context, actor itsm.Actor, id string, versi
 }
 
 // updateOnce is one attempt of update.
-func (s *Service) updateOnce(ctx context.Context, actor itsm.Actor, id string, version int64, action Action, reason string, fn func(*change) error) (*Incident, error) {
-	var out *Incident
-	err := s.store.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+func (s *Service) updateOnce(ctx context.Context, actor itsm.Actor, id string, version int64, action Action, reason string, in any, fn func(*change) error) (*Incident, error) {
+	req := request{Actor: actor.ID, ID: id, Version: version, Input: in}
+	return s.write(ctx, "incident."+string(action), req, func(ctx context.Context, tx record.Tx) (*Incident, error) {
 		inc, err := s.getTx(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if version != 0 && inc.Version != version {
-			return &itsm.ConflictError{Kind: Kind, ID: inc.Number, Expected: version, Actual: inc.Version}
+			return nil, &itsm.ConflictError{Kind: Kind, ID: inc.Number, Expected: version, Actual: inc.Version}
 		}
 		if err := duty(s.cfg.Duties, actor, action, inc); err != nil {
-			return err
+			return nil, err
 		}
 		c := s.newChange(ctx, tx, actor, s.now(), inc)
 		if err := fn(c); err != nil {
-			return err
+			return nil, err
 		}
 		if err := c.commit(action, reason); err != nil {
-			return err
+			return nil, err
 		}
-		out, err = s.reread(ctx, tx, inc.ID)
-		return err
+		return s.reread(ctx, tx, inc.ID)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // reread returns the incident with id as tx now holds it, with its

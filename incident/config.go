@@ -156,6 +156,11 @@ type Config struct {
 	// named group, for the default Responder. Nil means membership is not
 	// known, so that only the assignee's comment responds.
 	GroupMember func(actor itsm.Actor, group string) bool
+	// KeepKeys is how long an idempotency key is remembered after the
+	// call that first carried it (see itsm.WithIdempotencyKey); default
+	// DefaultKeepKeys. A retry after that is a new call. Negative is an
+	// error.
+	KeepKeys time.Duration
 	// Duties are segregation-of-duties rules: each refuses some lifecycle
 	// actions to an actor by how the actor stands to the incident, whatever
 	// the actor's roles, with an *itsm.DutyError that names the rule.
@@ -209,10 +214,16 @@ func DefaultResponder(member func(actor itsm.Actor, group string) bool) func(act
 const (
 	DefaultReopenWindow  = 7 * 24 * time.Hour
 	DefaultAutoCloseDays = 3
+	// DefaultKeepKeys is the default Config.KeepKeys: a day, as the
+	// common payment and ticketing APIs keep theirs.
+	DefaultKeepKeys = 24 * time.Hour
 )
 
 func (c Config) withDefaults() Config {
 	c.Clock = itsm.ClockOrSystem(c.Clock)
+	if c.KeepKeys == 0 {
+		c.KeepKeys = DefaultKeepKeys
+	}
 	if c.Matrix == nil {
 		c.Matrix = itsm.DefaultPriorityMatrix()
 	}
@@ -279,6 +290,9 @@ func (c Config) validate() error {
 		if r == "" {
 			v.Add(fmt.Sprintf("hold_reasons[%d]", i), "must not be empty")
 		}
+	}
+	if c.KeepKeys < 0 {
+		v.Add("keep_keys", "must not be negative")
 	}
 	if c.Numbering.Digits < 0 || c.Numbering.Offset < 0 {
 		v.Add("numbering", "digits and offset must not be negative")

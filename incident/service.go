@@ -180,16 +180,15 @@ func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*In
 		ParentID:      in.ParentID,
 		Attrs:         maps.Clone(in.Attrs),
 	}
-	var out *Incident
-	err = s.store.InTx(ctx, func(ctx context.Context, tx record.Tx) error {
+	return s.write(ctx, "incident.open", request{Actor: actor.ID, Input: in}, func(ctx context.Context, tx record.Tx) (*Incident, error) {
 		if inc.ParentID != "" {
 			if _, err := s.getTx(ctx, tx, inc.ParentID); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		seq, err := tx.NextNumber(ctx, Kind)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		inc.Number = s.cfg.Numbering.Format(seq)
 		c := s.newChange(ctx, tx, actor, now, inc)
@@ -198,22 +197,17 @@ func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*In
 		if s.cfg.Policies != nil {
 			pols, err := s.cfg.Policies.Select(ctx, inc)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := c.startTimers(pols, inc.OpenedAt); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := c.commit("open", ""); err != nil {
-			return err
+			return nil, err
 		}
-		out, err = c.stored()
-		return err
+		return c.stored()
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // checkAttrs adds the problems of attrs against the declared attributes
@@ -276,7 +270,7 @@ func (s *Service) Edit(ctx context.Context, actor itsm.Actor, id string, in Edit
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.update(ctx, actor, id, in.Version, "edit", "", func(c *change) error {
+	return s.update(ctx, actor, id, in.Version, "edit", "", in, func(c *change) error {
 		if c.s.cfg.Lifecycle.IsTerminal(c.inc.State) {
 			return itsm.NewValidationError(Kind, "state", "a %s incident cannot be edited", c.inc.State)
 		}
@@ -347,7 +341,7 @@ func (s *Service) Assign(ctx context.Context, actor itsm.Actor, id string, in As
 	case in.Assignee != "" && in.ClearAssignee:
 		return nil, itsm.NewValidationError(Kind, "clear_assignee", "cannot be combined with an assignee")
 	}
-	return s.update(ctx, actor, id, in.Version, ActAssign, "", func(c *change) error {
+	return s.update(ctx, actor, id, in.Version, ActAssign, "", in, func(c *change) error {
 		if in.AssignmentGroup != "" && in.AssignmentGroup != c.inc.AssignmentGroup {
 			c.inc.AssignmentGroup = in.AssignmentGroup
 			c.inc.Assignee = ""
@@ -371,7 +365,7 @@ func (s *Service) Assign(ctx context.Context, actor itsm.Actor, id string, in As
 // otherwise StartWork fails with the assign action's refusal and changes
 // nothing. It stops the response timers.
 func (s *Service) StartWork(ctx context.Context, actor itsm.Actor, id string, version int64) (*Incident, error) {
-	return s.update(ctx, actor, id, version, ActStart, "", func(c *change) error {
+	return s.update(ctx, actor, id, version, ActStart, "", nil, func(c *change) error {
 		if err := c.assignImplicitly(actor.ID, ""); err != nil {
 			return err
 		}
@@ -396,7 +390,7 @@ func (s *Service) Hold(ctx context.Context, actor itsm.Actor, id string, in Hold
 	if in.Reason != "" && !slices.Contains(s.cfg.HoldReasons, in.Reason) {
 		return nil, itsm.NewValidationError(Kind, "hold_reason", "%q is not a hold reason", in.Reason)
 	}
-	return s.update(ctx, actor, id, in.Version, ActHold, in.Note, func(c *change) error {
+	return s.update(ctx, actor, id, in.Version, ActHold, in.Note, in, func(c *change) error {
 		c.inc.HoldReason = in.Reason
 		if err := c.fire(ActHold); err != nil {
 			return err
@@ -415,7 +409,7 @@ func (s *Service) Hold(ctx context.Context, actor itsm.Actor, id string, in Hold
 
 // Resume takes an incident off hold and resumes paused resolution timers.
 func (s *Service) Resume(ctx context.Context, actor itsm.Actor, id string, version int64) (*Incident, error) {
-	return s.update(ctx, actor, id, version, ActResume, "", func(c *change) error {
+	return s.update(ctx, actor, id, version, ActResume, "", nil, func(c *change) error {
 		if err := c.fire(ActResume); err != nil {
 			return err
 		}
@@ -442,7 +436,7 @@ func (s *Service) Resolve(ctx context.Context, actor itsm.Actor, id string, in R
 	if in.Code != "" && len(s.cfg.ResolutionCodes) > 0 && !slices.Contains(s.cfg.ResolutionCodes, in.Code) {
 		return nil, itsm.NewValidationError(Kind, "resolution_code", "%q is not a resolution code", in.Code)
 	}
-	return s.update(ctx, actor, id, in.Version, ActResolve, "", func(c *change) error {
+	return s.update(ctx, actor, id, in.Version, ActResolve, "", in, func(c *change) error {
 		if err := c.resolve(in.Code, strings.TrimSpace(in.Notes)); err != nil {
 			return err
 		}
@@ -463,7 +457,7 @@ func (s *Service) Reopen(ctx context.Context, actor itsm.Actor, id string, in Re
 	if strings.TrimSpace(in.Reason) == "" {
 		return nil, itsm.NewValidationError(Kind, "reason", "a reopen needs a reason")
 	}
-	return s.update(ctx, actor, id, in.Version, ActReopen, in.Reason, func(c *change) error {
+	return s.update(ctx, actor, id, in.Version, ActReopen, in.Reason, in, func(c *change) error {
 		w := c.s.cfg.ReopenWindow
 		if w >= 0 && !c.inc.ResolvedAt.IsZero() && c.now.Sub(c.inc.ResolvedAt) > w {
 			return &itsm.TransitionError{Kind: Kind, ID: c.inc.Number, State: string(c.inc.State), Action: string(ActReopen),
@@ -493,7 +487,7 @@ func (s *Service) Reopen(ctx context.Context, actor itsm.Actor, id string, in Re
 // Close fires the close action on a resolved incident; a major incident
 // needs PermMajorIncident.
 func (s *Service) Close(ctx context.Context, actor itsm.Actor, id string, version int64) (*Incident, error) {
-	return s.update(ctx, actor, id, version, ActClose, "", func(c *change) error { return c.close() })
+	return s.update(ctx, actor, id, version, ActClose, "", nil, func(c *change) error { return c.close() })
 }
 
 // CancelInput says why an incident is canceled.
@@ -506,7 +500,7 @@ type CancelInput struct {
 // duplicate) and cancels every active SLA timer. A reason is required; a
 // major incident needs PermMajorIncident.
 func (s *Service) Cancel(ctx context.Context, actor itsm.Actor, id string, in CancelInput) (*Incident, error) {
-	return s.update(ctx, actor, id, in.Version, ActCancel, in.Reason, func(c *change) error {
+	return s.update(ctx, actor, id, in.Version, ActCancel, in.Reason, in, func(c *change) error {
 		if err := c.checkMajor(); err != nil {
 			return err
 		}
@@ -544,7 +538,7 @@ func (s *Service) addEntry(ctx context.Context, actor itsm.Actor, id string, kin
 	if text == "" {
 		return nil, itsm.NewValidationError(Kind, "text", "must not be empty")
 	}
-	return s.update(ctx, actor, id, 0, Action(kind), "", func(c *change) error {
+	return s.update(ctx, actor, id, 0, Action(kind), "", text, func(c *change) error {
 		if c.s.cfg.Lifecycle.IsTerminal(c.inc.State) {
 			return itsm.NewValidationError(Kind, "state", "a %s incident takes no %s", c.inc.State, strings.ReplaceAll(string(kind), "_", " "))
 		}
@@ -606,7 +600,7 @@ func (s *Service) SetPriority(ctx context.Context, actor itsm.Actor, id string, 
 			return nil, err
 		}
 	}
-	return s.update(ctx, actor, id, in.Version, "set_priority", in.Reason, func(c *change) error {
+	return s.update(ctx, actor, id, in.Version, "set_priority", in.Reason, in, func(c *change) error {
 		if c.s.cfg.Lifecycle.IsTerminal(c.inc.State) {
 			return itsm.NewValidationError(Kind, "state", "the priority of a %s incident is final", c.inc.State)
 		}
@@ -655,7 +649,10 @@ func (s *Service) SetMajor(ctx context.Context, actor itsm.Actor, id string, maj
 	if err := s.cfg.Permissions.Check(actor, PermFlagMajor); err != nil {
 		return nil, err
 	}
-	return s.update(ctx, actor, id, version, "set_major", reason, func(c *change) error {
+	return s.update(ctx, actor, id, version, "set_major", reason, struct {
+		Major  bool   `json:"major"`
+		Reason string `json:"reason"`
+	}{major, reason}, func(c *change) error {
 		if c.s.cfg.Lifecycle.IsTerminal(c.inc.State) {
 			return itsm.NewValidationError(Kind, "state", "a %s incident cannot change its major flag", c.inc.State)
 		}
@@ -721,7 +718,7 @@ func (s *Service) Link(ctx context.Context, actor itsm.Actor, id string, in Link
 	if in.empty() {
 		return nil, itsm.NewValidationError(Kind, "link", "name a parent, a problem, a change, an original or related records")
 	}
-	return s.update(ctx, actor, id, in.Version, "link", "", func(c *change) error {
+	return s.update(ctx, actor, id, in.Version, "link", "", in, func(c *change) error {
 		if in.ParentID != "" {
 			if err := c.checkParent(in.ParentID); err != nil {
 				return err
@@ -753,7 +750,7 @@ func (s *Service) Unlink(ctx context.Context, actor itsm.Actor, id string, in Li
 	if in.empty() {
 		return nil, itsm.NewValidationError(Kind, "link", "name a parent, a problem, a change, an original or related records")
 	}
-	return s.update(ctx, actor, id, in.Version, "unlink", "", func(c *change) error {
+	return s.update(ctx, actor, id, in.Version, "unlink", "", in, func(c *change) error {
 		if in.ParentID != "" {
 			if c.inc.ParentID != in.ParentID {
 				return &itsm.NotFoundError{Kind: "parent", ID: in.ParentID}
@@ -905,8 +902,10 @@ func (s *Service) SLA(ctx context.Context, id string) ([]TimerStatus, error) {
 // (a List in record.ByResolved order of the resolved state category), acts
 // as itsm.System, one incident per transaction, and returns how many it
 // closed. Schedule it as a job; it is safe to run concurrently with itself
-// (a lost race is skipped).
+// (a lost race is skipped). It is idempotent by nature and ignores any
+// idempotency key ctx carries, which could name only one of its writes.
 func (s *Service) CloseResolved(ctx context.Context) (int, error) {
+	ctx = itsm.WithIdempotencyKey(ctx, "")
 	if s.cfg.AutoCloseDays < 0 {
 		return 0, nil
 	}
@@ -928,7 +927,7 @@ func (s *Service) CloseResolved(ctx context.Context) (int, error) {
 				return closed, nil
 			}
 			_, err := s.update(ctx, itsm.System, inc.ID, inc.Version, ActClose, "resolved for "+
-				strconv.Itoa(s.cfg.AutoCloseDays)+" business days", func(c *change) error { return c.close() })
+				strconv.Itoa(s.cfg.AutoCloseDays)+" business days", nil, func(c *change) error { return c.close() })
 			switch {
 			case err == nil:
 				closed++
