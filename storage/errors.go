@@ -28,9 +28,10 @@ var ErrCorrupt = errors.New("storage: database corrupt")
 // ErrUnknownOutcome marks a commit whose outcome the store cannot tell:
 // the connection to the database was lost, or the caller's context ended,
 // after the commit was sent and before its answer came back, so the
-// transaction may have been committed or not. It never matches ErrRetryable: doing the same work again may do
-// it twice. Find out first what was stored, or make the work idempotent,
-// before trying again.
+// transaction may have been committed or not. It never matches
+// ErrRetryable: doing the same work again may do it twice. Find out first
+// what was stored, or make the work idempotent with an idempotency key
+// (itsm.WithIdempotencyKey), which Retry then retries.
 var ErrUnknownOutcome = errors.New("storage: commit outcome unknown")
 
 // Retryable wraps err so that it matches ErrRetryable as well as
