@@ -41,6 +41,19 @@
 // CloseResolved closes resolved incidents after a number of business days
 // unless they are major.
 //
+// # Idempotent calls
+//
+// Every call that changes incidents takes an idempotency key from its
+// context (itsm.WithIdempotencyKey). The first call with a key commits its
+// change together with its result (record.Tx.Remember); a later call with
+// the same key and the same request (operation, actor, incident, version
+// and input) writes nothing and returns that result, and one with another
+// request is refused with an *itsm.KeyReusedError. Keys are kept for
+// Config.KeepKeys; record.Store.ForgetOutcomes deletes the expired ones.
+// A call whose commit had an unknown outcome (storage.ErrUnknownOutcome,
+// a connection lost during COMMIT) is therefore safe to repeat with its
+// key, and storage.Retry does so.
+//
 // # Storage
 //
 // Incidents are records of kind Kind in any record.Store: storage/memory,
