@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -177,7 +179,8 @@ var reservedHeaders = map[string]bool{
 
 func checkHeader(v *itsm.ValidationError, h http.Header) http.Header {
 	out := make(http.Header, len(h))
-	for name, values := range h {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		values := h[name]
 		field := "header." + name
 		canon := http.CanonicalHeaderKey(name)
 		switch {
