@@ -278,8 +278,9 @@ type envelope struct {
 // {"type": EventType(event), "timestamp": the event's time in UTC,
 // RFC 3339 with nanoseconds, "data": the audit event}. The timestamp is
 // when the change happened, not when it is delivered (that is
-// webhook-timestamp). An error, which only an event whose text is not
-// valid UTF-8 can cause, matches outbox.ErrPermanent.
+// webhook-timestamp). An event that fails itsm.Event.Validate (which no
+// event a store returns does) is refused with an error that matches both
+// itsm.ErrValidation and outbox.ErrPermanent.
 func Envelope(m record.Message) ([]byte, error) {
 	if err := m.Event.Validate(); err != nil {
 		return nil, outbox.Permanent(err)
@@ -355,10 +356,13 @@ func RetryAfter(err error) (time.Duration, bool) {
 //   - an error matching outbox.ErrPermanent for a message whose event
 //     lacks its identity (kind, record ID, a positive sequence), for any
 //     other answer than those below (3xx, which is never followed, and
-//     4xx), holding a *ResponseError, and for a permanent payload error;
+//     4xx), holding a *ResponseError, and for a payload error that
+//     matches outbox.ErrPermanent;
 //   - a plain error, worth retrying, for 408, 425, 429 and 5xx answers
-//     (a *ResponseError), for network errors, and when the Sender's
-//     Timeout or ctx ends the attempt.
+//     (a *ResponseError), for network errors, when the Sender's Timeout
+//     or ctx ends the attempt (the error then matches
+//     context.DeadlineExceeded or context.Canceled), and for any other
+//     payload error.
 //
 // Each attempt carries the same webhook-id (MessageID of the event) and
 // body, a fresh webhook-timestamp from the clock and its signatures. The
