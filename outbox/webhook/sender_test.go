@@ -507,3 +507,12 @@ func TestEventType(t *testing.T) {
 		require.Equal(t, tc.want, webhook.EventType(itsm.Event{Kind: tc.kind, Action: tc.action}))
 	}
 }
+
+func TestDeliverTimeoutOfTheClientGivenIsRetryable(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(_ int, _ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	s := newSender(t, webhook.Config{URL: rc.srv.URL, Client: &http.Client{Timeout: 100 * time.Millisecond}})
+	err := s.Deliver(context.Background(), resolved())
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotErrorIs(t, err, outbox.ErrPermanent)
+}
