@@ -92,10 +92,12 @@ type Config struct {
 // Delivery is at least once, so the same message may come more than once,
 // even at the same time: River's unique jobs, keyed by the event's
 // identity and counted in every job state, make every repeat insert
-// nothing while the first job is still in River's table (River's job
-// cleaner removes finished jobs after their retention period, by default
-// a day for completed jobs and a week for discarded ones; a repeat later
-// than that inserts a new job).
+// nothing while the first job is still in River's table, whatever its
+// state. River's job cleaner removes finished jobs after their retention
+// period (river.Config's CompletedJobRetentionPeriod and
+// CancelledJobRetentionPeriod, a day by default, and
+// DiscardedJobRetentionPeriod, a week); a repeat that comes later inserts
+// a new job. Set them to -1 to keep jobs for good.
 //
 // A Forwarder is safe for concurrent use.
 type Forwarder[TTx any] struct {
