@@ -99,12 +99,13 @@ func CheckSubject(field, s string) error {
 type Config struct {
 	// Prefix is the first token or tokens of every subject, such as
 	// "itsm"; see CheckSubject for what it may hold. It is required
-	// unless Subject is set.
+	// unless Subject is set, and then optional.
 	Prefix string
-	// Subject, if set, chooses each event's subject instead of
-	// Subject(Prefix, e). A subject it returns that CheckSubject refuses
-	// makes Deliver fail permanently. Build its tokens with Token.
-	Subject func(e itsm.Event) string
+	// Subject, if set, builds each event's subject from Prefix and the
+	// event instead of the package function Subject. A subject it
+	// returns that CheckSubject refuses makes Deliver fail permanently.
+	// Build its tokens from event fields with Token.
+	Subject func(prefix string, e itsm.Event) string
 }
 
 // Publisher is an outbox.Handler that publishes each message's event, as
@@ -121,7 +122,7 @@ type Config struct {
 type Publisher struct {
 	js      natsjs.JetStream
 	prefix  string
-	subject func(itsm.Event) string
+	subject func(string, itsm.Event) string // nil for Subject
 }
 
 // New returns a Publisher that publishes with js. It returns an
@@ -168,7 +169,7 @@ func (p *Publisher) Publish(ctx context.Context, m record.Message) (*natsjs.PubA
 	}
 	subject := ""
 	if p.subject != nil {
-		subject = p.subject(m.Event)
+		subject = p.subject(p.prefix, m.Event)
 		if err := CheckSubject("subject", subject); err != nil {
 			return nil, outbox.Permanent(err)
 		}

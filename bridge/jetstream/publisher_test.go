@@ -153,7 +153,7 @@ func TestCustomSubject(t *testing.T) {
 	_, js := connect(t)
 	s, prefix := newStream(t, js)
 	ctx := t.Context()
-	p, err := jetstream.New(js, jetstream.Config{Subject: func(e itsm.Event) string {
+	p, err := jetstream.New(js, jetstream.Config{Prefix: prefix, Subject: func(prefix string, e itsm.Event) string {
 		if e.Action == "bad" {
 			return prefix + ".a b"
 		}
@@ -219,7 +219,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		require.ErrorAs(t, err, &v)
 		require.True(t, v.Has("prefix"), prefix)
 	}
-	_, err = jetstream.New(nil, jetstream.Config{Subject: func(itsm.Event) string { return "x" }})
+	_, err = jetstream.New(nil, jetstream.Config{Subject: func(string, itsm.Event) string { return "x" }})
 	require.ErrorAs(t, err, &v)
 	require.Equal(t, []itsm.FieldError{{Field: "js", Message: "must not be nil"}}, v.Fields)
 }
