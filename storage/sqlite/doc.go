@@ -167,6 +167,9 @@
 // oldest messages that it has not acknowledged and that hold no live
 // lease with one INSERT ... ON CONFLICT DO UPDATE ... RETURNING, so two
 // claimers never get one message; Ack marks messages acknowledged.
+// Defer, Bury and Replay change one claim row each (dead_at marks a dead
+// letter, last_error keeps the reason) in a write transaction, and
+// DeadLetters reads the dead claims through a partial index.
 //
 // Statements that run often are prepared once per Store (after the schema
 // is migrated) and reused by every transaction. A transaction reads a

@@ -87,6 +87,7 @@ func groups() []group {
 		{"Timers", true, timerChecks},
 		{"Events", true, eventChecks},
 		{"Outbox", false, outboxChecks},
+		{"DeadLetters", false, deadLetterChecks},
 		{"NextNumber", true, numberChecks},
 		{"Tx", true, txChecks},
 		{"Concurrency", true, concurrencyChecks},
