@@ -208,7 +208,7 @@ var deadLetterChecks = []check{
 		e.appendEach(3)
 		msgs := e.claimAll("mailer", tNow, 3, 1)
 		long := strings.Repeat("é", record.MaxReasonLen) // two bytes a rune
-		odd := "x" + long                                 // cut inside a rune
+		odd := "x" + long                                // cut inside a rune
 		kept := "пожар 火事 🔥 \t\n'\"\\"
 		require.NoError(e.t, e.store.Bury(e.ctx, "mailer", msgs[0].ID, tNow, long))
 		require.NoError(e.t, e.store.Defer(e.ctx, "mailer", msgs[1].ID, tNow, odd))
