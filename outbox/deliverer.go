@@ -127,9 +127,14 @@ type config struct {
 }
 
 // Check returns an *itsm.ValidationError naming every problem of d's
-// fields (fields "store", "subscribers", "subscribers[<name>]", "lease",
-// "batch_size", "max_attempts", "timeout", "interval" and those of
-// ExponentialBackoff.Check), or nil. RunOnce and Run check d first.
+// fields (fields "store", "subscribers", "subscribers[<name>]" with the
+// name quoted, "lease", "batch_size", "max_attempts", "timeout",
+// "interval", "backoff" for a nil *ExponentialBackoff and those of
+// ExponentialBackoff.Check), or nil: a missing Store or Subscribers, a
+// nil Handler, a malformed name, a Lease outside record.MinLease to
+// record.MaxLease, and negative counts and durations (zero ones take
+// their defaults). A Backoff of another type is not checked. RunOnce and
+// Run check d first.
 func (d *Deliverer) Check() error {
 	_, err := d.config()
 	return err
