@@ -107,7 +107,8 @@ func (c *Counts) add(o Counts) {
 }
 
 // Stats is what one RunOnce did: the totals, and the counts of each
-// subscriber by name (every subscriber has an entry).
+// subscriber by name (every subscriber has an entry, unless the
+// Deliverer failed its Check and Stats is zero).
 type Stats struct {
 	Counts
 	Subscribers map[string]Counts
