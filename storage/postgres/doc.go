@@ -78,7 +78,7 @@
 //   - sla_crossings: each threshold crossing once per (kind, record_id,
 //     timer_id, cycle, basis_points).
 //   - outbox and outbox_claims: the outbox messages and each consumer's
-//     leases and acknowledgements (see Outbox below).
+//     leases, acknowledgements and dead letters (see Outbox below).
 //   - One sequence per kind, records_number_<kind>, which NextNumber takes
 //     numbers from.
 //   - audit_events and audit_heads: the audit trail (see Audit trail).

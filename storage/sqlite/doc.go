@@ -117,7 +117,8 @@
 //   - audit_events and audit_heads: see below.
 //   - outbox: one message per audit event appended (the event's JSON),
 //     in the transaction that appended it; outbox_claims: what each
-//     consumer claimed (lease end, attempts) and acknowledged.
+//     consumer claimed (lease end, attempts), acknowledged and buried
+//     (dead_at, last_error).
 //
 // Instants are stored as INTEGER microseconds since the Unix epoch and read
 // back in UTC, so a time keeps its instant to the microsecond but not its
