@@ -35,14 +35,53 @@ type Store interface {
 	// for lease: messages consumer has not acknowledged and that no other
 	// instance of consumer holds a live lease on. Each consumer name sees
 	// every message; instances sharing a name share the work, each message
-	// going to one of them at a time and again after its lease runs out.
+	// going to one of them at a time and again after its lease runs out
+	// (or at the time Defer set). Dead letters of consumer (see Bury) are
+	// not handed out.
 	// Arguments are checked with CheckClaim.
 	Claim(ctx context.Context, consumer string, now time.Time, lease time.Duration, limit int) ([]Message, error)
 	// Ack acknowledges messages for consumer: Claim never hands them to
-	// consumer again. Acknowledging a message twice is not an error; an
+	// consumer again. Acknowledging a dead letter settles it: it is no
+	// longer one. Acknowledging a message twice is not an error; an
 	// ID that is not in the outbox is an *itsm.NotFoundError and then
 	// nothing of the call is acknowledged.
 	Ack(ctx context.Context, consumer string, ids ...int64) error
+	// Defer releases consumer's claim on message id before its lease runs
+	// out, to be claimed again at or after until (a backoff): Claim skips
+	// the message for consumer while until lies after its now. The claim
+	// keeps its attempts, and reason is kept as its last error. A message
+	// consumer has not claimed gets a claim with no attempts. A message
+	// consumer has acknowledged or buried is left as it is and that is
+	// not an error: an instance whose lease ran out may report late, and
+	// Ack and Bury win. Arguments are checked with CheckDefer (a reason
+	// longer than MaxReasonLen is cut, see TrimReason); an id that is not
+	// in the outbox is an *itsm.NotFoundError.
+	Defer(ctx context.Context, consumer string, id int64, until time.Time, reason string) error
+	// Bury makes message id a dead letter of consumer at now, with reason
+	// as its last error: Claim never hands it to consumer again until it
+	// is replayed, and DeadLetters lists it with the attempts its claim
+	// had. Other consumers are not affected. A message consumer has not
+	// claimed is buried with no attempts; one consumer has acknowledged
+	// is left as it is, and so is a dead letter (it keeps its first
+	// burial), neither being an error. Arguments are checked with
+	// CheckBury (a long reason is cut, see TrimReason); an id that is not
+	// in the outbox is an *itsm.NotFoundError.
+	Bury(ctx context.Context, consumer string, id int64, now time.Time, reason string) error
+	// DeadLetters returns up to limit dead letters of consumer whose
+	// message ID is greater than after, by message ID: each with its
+	// message, the attempts of its claim, when it was buried and its last
+	// error. Pass the last ID of a page as after to read the next; an
+	// empty, non-nil slice ends the list. Arguments are checked with
+	// CheckDeadLetters.
+	DeadLetters(ctx context.Context, consumer string, after int64, limit int) ([]DeadLetter, error)
+	// Replay makes dead letters of consumer claimable again at once, with
+	// their attempts at 0 and no last error. Naming a message twice is
+	// not an error; an ID that is not a dead letter of consumer (not in
+	// the outbox, never buried, or replayed already) is an
+	// *itsm.NotFoundError and then nothing of the call changes. A
+	// malformed consumer name is an *itsm.ValidationError (see
+	// CheckConsumer).
+	Replay(ctx context.Context, consumer string, ids ...int64) error
 	// ForgetOutcomes deletes up to limit outcomes (see Tx.Remember) whose
 	// Expires is at or before now, oldest first, and returns how many it
 	// deleted. A limit of 0 or less deletes nothing; now is checked with

@@ -91,9 +91,9 @@
 //
 // # Outbox consumers
 //
-// Claim and Ack keep each consumer's progress in memory, outside
-// transactions: they never wait for an open transaction and see committed
-// messages only.
+// Claim, Ack, Defer, Bury, DeadLetters and Replay keep each consumer's
+// progress, dead letters included, in memory, outside transactions: they
+// never wait for an open transaction and see committed messages only.
 //
 // # Copies
 //

@@ -260,20 +260,28 @@ type consumer struct {
 	floor int64
 	// acked holds the acknowledged IDs above floor.
 	acked *btree.BTreeG[int64]
-	// leases holds the claims of messages not yet acknowledged.
+	// leases holds the claims of messages not yet acknowledged, dead
+	// letters included.
 	leases map[int64]lease
+	// dead holds the IDs of the dead letters, for DeadLetters.
+	dead *btree.BTreeG[int64]
 }
 
 // lease is the last claim of a message by a consumer.
 type lease struct {
 	until    time.Time
 	attempts int
+	// deadAt is when the message was buried; zero while it is not a
+	// dead letter.
+	deadAt time.Time
+	// lastError is the reason of the last Defer or Bury.
+	lastError string
 }
 
 func (s *Store) consumer(name string) *consumer {
 	c := s.consumers[name]
 	if c == nil {
-		c = &consumer{acked: btree.NewOrderedG[int64](degree), leases: map[int64]lease{}}
+		c = &consumer{acked: btree.NewOrderedG[int64](degree), leases: map[int64]lease{}, dead: btree.NewOrderedG[int64](degree)}
 		s.consumers[name] = c
 	}
 	return c
@@ -281,8 +289,8 @@ func (s *Store) consumer(name string) *consumer {
 
 // Claim hands up to limit committed outbox messages to consumer, oldest
 // first, as record.Store documents: messages consumer has not
-// acknowledged and on which no lease of consumer is live at now (a lease
-// lasts until now+lease, exclusive). Each message's Attempts counts the
+// acknowledged, that are not its dead letters and on which no lease of
+// consumer is live at now (a lease lasts until now+lease, exclusive). Each message's Attempts counts the
 // claims of it by consumer, this one included. Arguments that fail
 // record.CheckClaim are an *itsm.ValidationError. Claims do not wait for
 // open transactions.
@@ -304,7 +312,7 @@ func (s *Store) Claim(ctx context.Context, consumer string, now time.Time, lease
 			return true
 		}
 		l := c.leases[it.n]
-		if l.until.After(now) {
+		if l.until.After(now) || !l.deadAt.IsZero() {
 			return true
 		}
 		l.until, l.attempts = now.Add(lease), l.attempts+1
@@ -340,6 +348,7 @@ func (s *Store) Ack(ctx context.Context, consumer string, ids ...int64) error {
 	c := s.consumer(consumer)
 	for _, id := range ids {
 		delete(c.leases, id)
+		c.dead.Delete(id)
 		if id > c.floor {
 			c.acked.ReplaceOrInsert(id)
 		}

@@ -78,7 +78,7 @@
 //   - sla_crossings: each threshold crossing once per (kind, record_id,
 //     timer_id, cycle, basis_points).
 //   - outbox and outbox_claims: the outbox messages and each consumer's
-//     leases and acknowledgements (see Outbox below).
+//     leases, acknowledgements and dead letters (see Outbox below).
 //   - One sequence per kind, records_number_<kind>, which NextNumber takes
 //     numbers from.
 //   - audit_events and audit_heads: the audit trail (see Audit trail).
@@ -202,7 +202,11 @@
 // (INSERT ... ON CONFLICT (consumer, message_id) DO UPDATE ... WHERE NOT
 // acked AND lease_until <= now) takes a message only while its claim is
 // free once it holds the claim's row lock, so two instances of a consumer
-// never get the same message. Ack marks claims acknowledged.
+// never get the same message. Ack marks claims acknowledged. Defer and
+// Bury upsert the claim in one statement that leaves an acknowledged or
+// dead claim alone; dead_at marks a dead letter and last_error keeps the
+// reason. Replay locks the dead claims it names before it looks at them,
+// so that of two replays of one dead letter at once only one succeeds.
 //
 // # Statistics
 //

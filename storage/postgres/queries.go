@@ -351,26 +351,27 @@ func newQueries(schema string) queries {
 		// transaction.
 		insertHead: x(`INSERT INTO {s}.audit_heads (kind, record_id, sequence, hash) VALUES ($1, $2, $3, $4)`),
 		// claim leases up to $4 messages to consumer $1 at $2 until $3:
-		// the oldest that it has not acknowledged and that no instance of
-		// it holds a live lease on. The upsert takes each message only
-		// when, once it holds the claim's row lock, the claim is still not
-		// acknowledged and its lease has run out, so two claimers of one
-		// consumer never both get a message.
+		// the oldest that it has not acknowledged or buried and that no
+		// instance of it holds a live lease on. The upsert takes each
+		// message only when, once it holds the claim's row lock, the claim
+		// is still neither acknowledged nor dead and its lease has run
+		// out, so two claimers of one consumer never both get a message.
 		claim: x(`WITH cand AS (
 			SELECT o.id FROM {s}.outbox o
 			 WHERE NOT EXISTS (SELECT 1 FROM {s}.outbox_claims c
-				WHERE c.consumer = $1 AND c.message_id = o.id AND (c.acked OR c.lease_until > $2))
+				WHERE c.consumer = $1 AND c.message_id = o.id AND (c.acked OR c.lease_until > $2 OR c.dead_at IS NOT NULL))
 			 ORDER BY o.id LIMIT $4
 		), claimed AS (
 			INSERT INTO {s}.outbox_claims AS c (consumer, message_id, lease_until, attempts, acked)
 			SELECT $1, id, $3, 1, false FROM cand ORDER BY id
 			ON CONFLICT (consumer, message_id) DO UPDATE SET lease_until = excluded.lease_until, attempts = c.attempts + 1
-			 WHERE NOT c.acked AND c.lease_until <= $2
+			 WHERE NOT c.acked AND c.lease_until <= $2 AND c.dead_at IS NULL
 			RETURNING c.message_id, c.attempts
 		)
 		SELECT o.id, o.event, claimed.attempts FROM claimed JOIN {s}.outbox o ON o.id = claimed.message_id ORDER BY o.id`),
-		// ack acknowledges messages $2 for consumer $1 unless one is not
-		// in the outbox: it returns the first such.
+		// ack acknowledges messages $2 for consumer $1, dead letters
+		// included, unless one is not in the outbox: it returns the first
+		// such.
 		ack: x(`WITH ids AS (
 			SELECT DISTINCT ON (id) id, n FROM unnest($2::bigint[]) WITH ORDINALITY AS i(id, n) ORDER BY id, n
 		), missing AS (
@@ -378,7 +379,7 @@ func newQueries(schema string) queries {
 		), acked AS (
 			INSERT INTO {s}.outbox_claims AS c (consumer, message_id, lease_until, attempts, acked)
 			SELECT $1, id, '-infinity', 0, true FROM ids WHERE NOT EXISTS (SELECT 1 FROM missing) ORDER BY id
-			ON CONFLICT (consumer, message_id) DO UPDATE SET acked = true
+			ON CONFLICT (consumer, message_id) DO UPDATE SET acked = true, dead_at = NULL
 		)
 		SELECT (SELECT id FROM missing)`),
 		// claimDue locks up to $2 records with a wake-up at or before $1,

@@ -579,8 +579,8 @@ func (s *Store) ReadOutbox(ctx context.Context, after string, limit int) (record
 
 // Claim leases up to limit outbox messages to consumer, as record.Store
 // documents, in one statement: the oldest messages (by ID) that consumer
-// has not acknowledged and that no instance of it holds a lease on that
-// lasts beyond now. Each message's lease then lasts until now + lease and
+// has neither acknowledged nor buried and that no instance of it holds a
+// lease on that lasts beyond now (as Claim or Defer set it). Each message's lease then lasts until now + lease and
 // its Attempts counts this claim. Two instances claiming at once never get
 // the same message. Arguments are checked with record.CheckClaim.
 func (s *Store) Claim(ctx context.Context, consumer string, now time.Time, lease time.Duration, limit int) ([]record.Message, error) {

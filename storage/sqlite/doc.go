@@ -117,7 +117,8 @@
 //   - audit_events and audit_heads: see below.
 //   - outbox: one message per audit event appended (the event's JSON),
 //     in the transaction that appended it; outbox_claims: what each
-//     consumer claimed (lease end, attempts) and acknowledged.
+//     consumer claimed (lease end, attempts), acknowledged and buried
+//     (dead_at, last_error).
 //
 // Instants are stored as INTEGER microseconds since the Unix epoch and read
 // back in UTC, so a time keeps its instant to the microsecond but not its
@@ -167,6 +168,9 @@
 // oldest messages that it has not acknowledged and that hold no live
 // lease with one INSERT ... ON CONFLICT DO UPDATE ... RETURNING, so two
 // claimers never get one message; Ack marks messages acknowledged.
+// Defer, Bury and Replay change one claim row each (dead_at marks a dead
+// letter, last_error keeps the reason) in a write transaction, and
+// DeadLetters reads the dead claims through a partial index.
 //
 // Statements that run often are prepared once per Store (after the schema
 // is migrated) and reused by every transaction. A transaction reads a

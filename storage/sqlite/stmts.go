@@ -80,23 +80,23 @@ var (
 	sqlInsertOutbox = "INSERT INTO outbox (kind, record_id, sequence, event, appended_at) VALUES (?, ?, ?, ?, ?)"
 	sqlReadOutbox   = "SELECT id, event FROM outbox WHERE id > ? ORDER BY id LIMIT ?"
 	// sqlClaim takes the consumer's oldest messages that are neither
-	// acknowledged nor under a live lease, in one atomic statement: a
-	// message claimed before gets a new lease only if its old one ran out
-	// and it is not acknowledged.
+	// acknowledged, dead nor under a live lease, in one atomic statement:
+	// a message claimed before gets a new lease only if its old one ran
+	// out and it is neither acknowledged nor dead.
 	sqlClaim = `INSERT INTO outbox_claims (consumer, message_id, lease_until, attempts, acked)
 		SELECT ?1, o.id, ?3, 1, 0 FROM outbox o
 		WHERE NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.consumer = ?1 AND c.message_id = o.id
-			AND (c.acked = 1 OR c.lease_until > ?2))
+			AND (c.acked = 1 OR c.lease_until > ?2 OR c.dead_at IS NOT NULL))
 		ORDER BY o.id LIMIT ?4
 		ON CONFLICT (consumer, message_id) DO UPDATE SET lease_until = excluded.lease_until, attempts = attempts + 1
-		WHERE NOT acked AND lease_until <= ?2
+		WHERE NOT acked AND lease_until <= ?2 AND dead_at IS NULL
 		RETURNING message_id, attempts`
 	sqlClaimedEvents = "SELECT id, event FROM outbox WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id"
-	// sqlAck acknowledges a message of the outbox, claimed or not; it
-	// changes no row when there is no such message.
+	// sqlAck acknowledges a message of the outbox, claimed, dead or not;
+	// it changes no row when there is no such message.
 	sqlAck = `INSERT INTO outbox_claims (consumer, message_id, lease_until, attempts, acked)
 		SELECT ?1, id, 0, 0, 1 FROM outbox WHERE id = ?2
-		ON CONFLICT (consumer, message_id) DO UPDATE SET acked = 1`
+		ON CONFLICT (consumer, message_id) DO UPDATE SET acked = 1, dead_at = NULL`
 
 	sqlNextNumber = `INSERT INTO number_sequences (kind, last) VALUES (?, 1)
 		ON CONFLICT (kind) DO UPDATE SET last = last + 1 RETURNING last`

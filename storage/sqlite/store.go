@@ -393,8 +393,9 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx record
 
 // Claim hands up to limit outbox messages to consumer for lease, as
 // record.Store documents, in one write transaction: one statement takes
-// the consumer's oldest messages that it has not acknowledged and that
-// hold no live lease (one whose end lies after now), so concurrent
+// the consumer's oldest messages that it has neither acknowledged nor
+// buried and that hold no live lease (one whose end lies after now, as
+// Claim or Defer set it), so concurrent
 // claimers never get the same message. Arguments are checked with
 // record.CheckClaim (an *itsm.ValidationError). Each Message carries its
 // Attempts. The claim scans the outbox from its first message, so its

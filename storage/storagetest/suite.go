@@ -88,6 +88,7 @@ func groups() []group {
 		{"Events", true, eventChecks},
 		{"Outbox", false, outboxChecks},
 		{"Outcomes", false, outcomeChecks},
+		{"DeadLetters", false, deadLetterChecks},
 		{"NextNumber", true, numberChecks},
 		{"Tx", true, txChecks},
 		{"Concurrency", true, concurrencyChecks},
