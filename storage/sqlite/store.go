@@ -384,7 +384,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx record
 		}
 	}()
 	return s.write(ctx, func(c txConn) error {
-		t = &tx{reader: reader{q: c, reg: &s.reg}}
+		t = &tx{reader: reader{q: c, reg: &s.reg}, cals: s.cfg.calendars}
 		err := fn(ctx, t)
 		t.done.Store(true)
 		return err
@@ -500,7 +500,7 @@ func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx recor
 	if fn == nil {
 		return itsm.NewValidationError("transaction", "fn", "must not be nil")
 	}
-	t := &tx{reader: j.reader}
+	t := &tx{reader: j.reader, cals: j.s.cfg.calendars}
 	defer t.done.Store(true)
 	return j.savepoint(ctx, func() error {
 		err := fn(ctx, t)
