@@ -861,6 +861,13 @@ func (s *Service) children(ctx context.Context, r record.Reader, id string) ([]*
 }
 
 // History returns the audit trail of the incident with id, oldest first.
+// Besides the service's own events it holds the SLA crossings the store
+// recorded (by itsm.System, at the crossing instant; decode them with
+// storage.CrossingFromEvent): those a timer had reached when the service
+// saved it, appended just before the event of the change that saved it,
+// and those a wake-up worker recorded later. Subscribers get them from
+// the outbox like every event, after the commit, and may call the
+// service; nothing is delivered inside a transaction.
 func (s *Service) History(ctx context.Context, id string) ([]itsm.Event, error) {
 	if _, err := s.getTx(ctx, s.store, id); err != nil {
 		return nil, err

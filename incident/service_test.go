@@ -15,6 +15,7 @@ import (
 	"github.com/itsmkit/itsmkit/itsm/itsmtest"
 	"github.com/itsmkit/itsmkit/record"
 	"github.com/itsmkit/itsmkit/sla"
+	"github.com/itsmkit/itsmkit/storage"
 	"github.com/itsmkit/itsmkit/storage/memory"
 )
 
@@ -439,7 +440,19 @@ func testJournal(t *testing.T, st storeFactory) {
 	_, err = f.svc.AddWorkNote(ctx, agent, inc.ID, "late note")
 	require.ErrorIs(t, err, itsm.ErrValidation)
 
-	hist := must(f.svc.History(ctx, inc.ID))
+	// The history holds the SLA crossings that saving the timers
+	// recorded, by the system, besides the service's own events.
+	var hist []itsm.Event
+	crossed := 0
+	for _, ev := range must(f.svc.History(ctx, inc.ID)) {
+		if _, ok := storage.CrossingFromEvent(ev); ok {
+			require.Equal(t, itsm.System, ev.Actor)
+			crossed++
+			continue
+		}
+		hist = append(hist, ev)
+	}
+	require.Positive(t, crossed, "the response target's warnings passed before the comment")
 	require.Equal(t, "comment", hist[1].Action)
 	require.Contains(t, hist[1].Changes, itsm.Change{Field: "comment", New: "it is still down"})
 	require.Contains(t, hist[3].Changes, itsm.Change{Field: "sla.gold.response", Old: "running", New: "met"})

@@ -20,7 +20,10 @@
 //
 // Store.InTx admits one transaction at a time: a second InTx (or
 // ProcessDueTimers) waits until the first commits or rolls back, or until
-// its own context is done. A transaction stages its writes privately;
+// its own context is done. ProcessDueTimers and PutTimers record SLA
+// crossings with their audit events and outbox messages in their
+// transaction and deliver nothing, so a subscriber reading the outbox may
+// call InTx. A transaction stages its writes privately;
 // reads through its Tx see the committed data overlaid with those staged
 // writes, and nobody else sees them until the commit applies them all at
 // once. Reads through the Store do not wait for open transactions (only,

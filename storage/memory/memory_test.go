@@ -101,7 +101,7 @@ func TestInTxContext(t *testing.T) {
 		waiting := make(chan error, 2)
 		go func() { waiting <- s.InTx(ctx, func(context.Context, record.Tx) error { return nil }) }()
 		go func() {
-			_, err := s.ProcessDueTimers(ctx, t0, 10, nil)
+			_, err := s.ProcessDueTimers(ctx, t0, 10)
 			waiting <- err
 		}()
 		_, err := s.List(t.Context(), record.Query{Kind: "ticket"})
@@ -573,22 +573,34 @@ func TestProcessDueTimers(t *testing.T) {
 	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.PutTimers(ctx, put) }))
 	require.Equal(t, t0.Add(2*time.Hour), put.NextWakeAt, "the 50 % warning")
 
-	var got []storage.Crossing
-	hook := func(_ context.Context, c storage.Crossing) error { got = append(got, c); return nil }
-	n, err := s.ProcessDueTimers(ctx, t0.Add(time.Hour), 10, hook)
+	// crossings returns the crossings recorded in the audit trail.
+	crossings := func() []storage.Crossing {
+		hist, err := s.History(ctx, ref(1))
+		require.NoError(t, err)
+		var out []storage.Crossing
+		for _, ev := range hist {
+			if c, ok := storage.CrossingFromEvent(ev); ok {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	b, err := s.ProcessDueTimers(ctx, t0.Add(time.Hour), 10)
 	require.NoError(t, err)
-	require.Zero(t, n, "nothing is due yet")
+	require.Equal(t, storage.Batch{}, b, "nothing is due yet")
 
-	failing := func(context.Context, storage.Crossing) error { return errors.New("mail is down") }
-	_, err = s.ProcessDueTimers(ctx, t0.Add(3*time.Hour), 10, failing)
-	require.ErrorContains(t, err, "mail is down")
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.ProcessDueTimers(cctx, t0.Add(3*time.Hour), 10)
+	require.ErrorIs(t, err, context.Canceled)
 	due, err := s.TimersDue(ctx, t0.Add(3*time.Hour), 10)
 	require.NoError(t, err)
-	require.Len(t, due, 1, "a failed hook keeps nothing of the pass")
+	require.Len(t, due, 1, "a cancelled pass keeps nothing")
 
-	n, err = s.ProcessDueTimers(ctx, t0.Add(3*time.Hour), 10, hook)
+	b, err = s.ProcessDueTimers(ctx, t0.Add(3*time.Hour), 10)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	require.Equal(t, storage.Batch{Claimed: 1, Processed: 1, Recorded: 2}, b)
+	got := crossings()
 	require.Len(t, got, 2, "50 % and 75 %")
 	require.Equal(t, storage.Crossing{Record: ref(1), TimerID: "resolution", Policy: "gold", Metric: sla.MetricResolution,
 		Cycle: 1, BasisPoints: 7500, At: t0.Add(3 * time.Hour)}, got[1])
@@ -599,14 +611,15 @@ func TestProcessDueTimers(t *testing.T) {
 	require.True(t, timers[0].NextWakeAt.After(t0.Add(3*time.Hour)), "the next wake-up is the breach")
 	require.Equal(t, record.Summary{timers[0].Summary()}, stored.SLA, "the refresh reaches the record's summary")
 
-	n, err = s.ProcessDueTimers(ctx, t0.Add(5*time.Hour), 10, hook)
+	b, err = s.ProcessDueTimers(ctx, t0.Add(5*time.Hour), 10)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	require.Equal(t, 1, b.Processed)
+	got = crossings()
 	require.Len(t, got, 3, "the breach, and no warning again")
 	require.True(t, got[2].Breach())
-	n, err = s.ProcessDueTimers(ctx, t0.Add(9*time.Hour), 10, hook)
+	b, err = s.ProcessDueTimers(ctx, t0.Add(9*time.Hour), 10)
 	require.NoError(t, err)
-	require.Zero(t, n)
+	require.Zero(t, b.Claimed)
 	page, err := s.List(ctx, record.Query{Kind: "ticket", SLA: record.SLAFilter{Breached: true}, Now: t0.Add(9 * time.Hour)})
 	require.NoError(t, err)
 	require.Len(t, page.Records, 1)
@@ -616,11 +629,18 @@ func TestProcessDueTimers(t *testing.T) {
 		bare := newStore(t) // no WithCalendars
 		create(t, bare, ticket(1))
 		require.NoError(t, bare.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.PutTimers(ctx, put) }))
-		_, err := bare.ProcessDueTimers(ctx, t0.Add(3*time.Hour), 10, nil)
-		require.ErrorIs(t, err, itsm.ErrValidation)
-		n, err := bare.ProcessDueTimers(ctx, t0.Add(3*time.Hour), 0, nil)
+		b, err := bare.ProcessDueTimers(ctx, t0.Add(3*time.Hour), 10)
 		require.NoError(t, err)
-		require.Zero(t, n)
+		require.Equal(t, 1, b.Claimed)
+		require.Zero(t, b.Processed)
+		require.Equal(t, []*storage.UnknownCalendarError{{Calendar: "office", Record: ref(1), TimerID: "resolution"}}, b.Skipped)
+		require.ErrorIs(t, b.Skipped[0], storage.ErrUnknownCalendar)
+		missing, err := bare.UnknownCalendars(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []string{"office"}, missing)
+		b, err = bare.ProcessDueTimers(ctx, t0.Add(3*time.Hour), 0)
+		require.NoError(t, err)
+		require.Zero(t, b.Claimed)
 	})
 }
 

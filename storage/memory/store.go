@@ -26,9 +26,12 @@ type Option func(*Store)
 
 // WithCalendars sets the calendars that ProcessDueTimers binds the SLA
 // timers it decodes with, for timers whose policy names a business
-// calendar. Timers of 24×7 policies bind themselves and need none; a due
-// timer naming a calendar the source does not know fails the pass, which
-// then keeps nothing. Default: none.
+// calendar, and that PutTimers binds a copy of an unbound timer with to
+// record its crossings. Timers of 24×7 policies bind themselves and need
+// none. A due timer naming a calendar the source does not know is skipped
+// by ProcessDueTimers (storage.Batch.Skipped) and named by
+// UnknownCalendars, so that a storage.Worker refuses to start; PutTimers
+// saves such a timer without recording its crossings. Default: none.
 func WithCalendars(src sla.CalendarSource) Option {
 	return func(s *Store) { s.cals = src }
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/storage"
 )
 
 // tx is the record.Tx handed to InTx's fn. Its methods may be called from
@@ -361,8 +362,36 @@ func (t *tx) PutTimers(ctx context.Context, timers ...record.TimerRecord) error 
 			rows[i] = &timerRow{rec: r, sum: sum, enc: enc}
 		}
 		v.putTimers(rows)
+		v.recordCrossings(timers)
 		return nil
 	})
+}
+
+// recordCrossings records the crossings storage.WrittenCrossings reports
+// for each written timer that are not recorded yet, each with its audit
+// event, in order. A timer whose calendar the store does not know records
+// nothing (the wake-up worker reports it).
+func (v view) recordCrossings(timers []record.TimerRecord) {
+	for _, r := range timers {
+		cs, err := storage.WrittenCrossings(r, v.s.cals)
+		if err != nil {
+			continue
+		}
+		v.appendEvents(v.newCrossings(cs))
+	}
+}
+
+// newCrossings marks the crossings of cs that are not recorded yet as
+// recorded and returns their audit events, in order.
+func (v view) newCrossings(cs []storage.Crossing) []itsm.Event {
+	var evs []itsm.Event
+	for _, c := range cs {
+		k := crossingItem{rec: c.Record, timer: c.TimerID, cycle: c.Cycle, points: c.BasisPoints}
+		if _, dup := v.t.crossings.ReplaceOrInsert(k); !dup {
+			evs = append(evs, c.Event())
+		}
+	}
+	return evs
 }
 
 // putTimers stores rows, which are for stored records, and refreshes the
@@ -413,15 +442,20 @@ func (t *tx) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 		if err := itsm.ValidateEvents(events); err != nil {
 			return err
 		}
-		for _, e := range events {
-			ref := record.Ref{Kind: e.Kind, ID: e.RecordID}
-			e = copyEvent(e)
-			e.At = e.At.UTC()
-			e.Sequence = lastOf(v.t.events, ref) + 1
-			v.t.events.ReplaceOrInsert(&seqItem[itsm.Event]{ref: ref, n: e.Sequence, val: e})
-			v.s.lastMsg++
-			v.t.outbox.ReplaceOrInsert(&seqItem[itsm.Event]{n: v.s.lastMsg, val: e})
-		}
+		v.appendEvents(events)
 		return nil
 	})
+}
+
+// appendEvents appends valid events as AppendEvents does.
+func (v view) appendEvents(events []itsm.Event) {
+	for _, e := range events {
+		ref := record.Ref{Kind: e.Kind, ID: e.RecordID}
+		e = copyEvent(e)
+		e.At = e.At.UTC()
+		e.Sequence = lastOf(v.t.events, ref) + 1
+		v.t.events.ReplaceOrInsert(&seqItem[itsm.Event]{ref: ref, n: e.Sequence, val: e})
+		v.s.lastMsg++
+		v.t.outbox.ReplaceOrInsert(&seqItem[itsm.Event]{n: v.s.lastMsg, val: e})
+	}
 }

@@ -252,5 +252,13 @@
 // ProcessDueTimers locks the records whose earliest wake-up is due with
 // FOR NO KEY UPDATE SKIP LOCKED, so that workers in several processes take
 // disjoint records and never wait for each other, records each crossing
-// once, refreshes the timers and the records' SLA summaries, and commits.
+// once with its audit event and outbox message, refreshes the timers and
+// the records' SLA summaries, and commits. It delivers nothing: a
+// deliverer reads the outbox after the commit. PutTimers records the
+// crossings a timer had reached at its latest event too, so a timer
+// stopped after its breach and before any pass has its breach recorded.
+// Timers whose calendar the store does not know are skipped and reported
+// (storage.Batch.Skipped); UnknownCalendars lists such calendars among
+// the timers awaiting a wake-up, which a storage.Worker checks before it
+// starts.
 package postgres

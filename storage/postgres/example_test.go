@@ -147,7 +147,8 @@ func ExampleStore_Join() {
 }
 
 // Run the SLA wake-up worker; several instances may run it against one
-// database at once, and each crossing is recorded once.
+// database at once, and each crossing is recorded once, as an audit event
+// in the outbox that a deliverer hands to subscribers after the commit.
 func ExampleStore_ProcessDueTimers() {
 	ctx := context.Background()
 	store, done := exampleStore(ctx, postgres.WithCalendars(sla.Calendars{"24x7": sla.AlwaysOpen(time.UTC)}))
@@ -173,13 +174,19 @@ func ExampleStore_ProcessDueTimers() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	w := &storage.Worker{Processor: store, Clock: itsm.ClockFunc(func() time.Time { return start.Add(7 * time.Hour) }),
-		Hook: func(_ context.Context, c storage.Crossing) error {
-			fmt.Printf("%s of %s crossed %d bp\n", c.Metric, c.Record, c.BasisPoints)
-			return nil
-		}}
+	w := &storage.Worker{Processor: store, Clock: itsm.ClockFunc(func() time.Time { return start.Add(7 * time.Hour) })}
 	if _, err := w.RunOnce(ctx); err != nil { // w.Run(ctx) runs it every Interval
 		log.Fatal(err)
+	}
+	// Each crossing is in the record's audit trail, and in the outbox.
+	hist, err := store.History(ctx, record.Ref{Kind: "equipment", ID: "eq-1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, ev := range hist {
+		if c, ok := storage.CrossingFromEvent(ev); ok {
+			fmt.Printf("%s of %s crossed %d bp\n", c.Metric, c.Record, c.BasisPoints)
+		}
 	}
 	// Output:
 	// resolution of equipment/eq-1 crossed 5000 bp

@@ -67,9 +67,13 @@ type options struct {
 func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
 
 // WithCalendars sets the calendar source that ProcessDueTimers binds timers
-// with, for timers whose policy names a business calendar. 24×7 timers bind
-// themselves and need none. A due timer whose calendar the source does not
-// know fails the pass, which keeps nothing.
+// with, for timers whose policy names a business calendar, and that
+// PutTimers binds a copy of an unbound timer with to record its crossings.
+// 24×7 timers bind themselves and need none. A due timer whose calendar
+// the source does not know is skipped by ProcessDueTimers
+// (storage.Batch.Skipped) and named by UnknownCalendars, so that a
+// storage.Worker refuses to start; PutTimers saves such a timer without
+// recording its crossings.
 func WithCalendars(src sla.CalendarSource) Option { return func(o *options) { o.cals = src } }
 
 // WithPoolConfig lets Open adjust the pgxpool configuration parsed from the

@@ -744,7 +744,34 @@ func (t *txn) RemoveLinks(ctx context.Context, links ...record.Link) error {
 // worker does before it changes timers, so that the two cannot deadlock)
 // and finds those that are not stored; a refusal rolls back to the
 // savepoint.
+//
+// Then each timer's crossings that storage.WrittenCrossings reports (those
+// reached when its latest event happened, in every cycle) are recorded in
+// sla_crossings unless they are there already, each with its audit event
+// (storage.Crossing.Event) appended with AppendEvents, in one more round
+// trip when there are any: a timer stopped after its breach and before any
+// wake-up has its breach recorded. A timer whose calendar the store does
+// not know records none (the wake-up worker reports it). These statements
+// refuse no valid row, so only a failure that ends the transaction (a lost
+// connection) stops them after the timers were saved.
 func (t *txn) PutTimers(ctx context.Context, timers ...record.TimerRecord) error {
+	if err := t.putTimers(ctx, timers); err != nil {
+		return err
+	}
+	var groups [][]storage.Crossing
+	for _, r := range timers {
+		if cs, err := storage.WrittenCrossings(r, t.s.cals); err == nil && len(cs) > 0 {
+			groups = append(groups, cs)
+		}
+	}
+	if _, err := t.recordCrossings(ctx, groups, time.Now()); err != nil {
+		return fmt.Errorf("postgres: save timers: %w", err)
+	}
+	return nil
+}
+
+// putTimers saves timers as PutTimers documents, without their crossings.
+func (t *txn) putTimers(ctx context.Context, timers []record.TimerRecord) error {
 	if err := record.CheckTimerRecords(timers); err != nil {
 		return err
 	}

@@ -253,19 +253,23 @@ func TestUpgradeFromVersion2(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	require.Equal(t, "gold/resolution", due[0].ID)
-	// The crossing recorded before is not recorded or delivered again.
-	var crossed []int32
-	n, err := s.ProcessDueTimers(ctx, t0.Add(24*time.Hour), 10, func(_ context.Context, c storage.Crossing) error {
-		crossed = append(crossed, c.BasisPoints)
-		return nil
-	})
+	// The crossing recorded before is not recorded again.
+	pass, err := s.ProcessDueTimers(ctx, t0.Add(24*time.Hour), 10)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	require.Equal(t, []int32{7500, 10000}, crossed)
+	require.Equal(t, 1, pass.Processed)
+	require.Equal(t, 2, pass.Recorded)
 
 	hist, err := s.History(ctx, ref("inc-1"))
 	require.NoError(t, err)
-	require.Equal(t, events[:2], hist)
+	require.Len(t, hist, 4)
+	require.Equal(t, events[:2], hist[:2])
+	var crossed []int32
+	for _, ev := range hist[2:] {
+		c, ok := storage.CrossingFromEvent(ev)
+		require.True(t, ok, "the pass appends the crossings' events: %v", ev)
+		crossed = append(crossed, c.BasisPoints)
+	}
+	require.Equal(t, []int32{7500, 10000}, crossed)
 
 	var next int64
 	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx record.Tx) (err error) {

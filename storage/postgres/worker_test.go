@@ -14,9 +14,23 @@ import (
 	"github.com/itsmkit/itsmkit/storage/postgres"
 )
 
+// crossingsIn returns the crossings recorded in the audit trail of ref.
+func crossingsIn(t *testing.T, s *postgres.Store, ref record.Ref) []storage.Crossing {
+	t.Helper()
+	hist, err := s.History(t.Context(), ref)
+	require.NoError(t, err)
+	var out []storage.Crossing
+	for _, ev := range hist {
+		if c, ok := storage.CrossingFromEvent(ev); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // TestWorkerRefreshesSummaries runs a storage.Worker over a record with
 // two timers: long after they started, each has crossed 50 %, 75 % and
-// the breach, each crossing is delivered once however often the worker
+// the breach, each crossing is recorded once however often the worker
 // runs, and the record's SLA summary shows the breach to List.
 func TestWorkerRefreshesSummaries(t *testing.T) {
 	t.Parallel()
@@ -28,30 +42,30 @@ func TestWorkerRefreshesSummaries(t *testing.T) {
 		return tx.PutTimers(ctx, timerOf(t, rec.Ref(), "response"), timerOf(t, rec.Ref(), "resolution"))
 	}))
 	now := t0.Add(time.Minute)
-	var got []storage.Crossing
-	w := &storage.Worker{Processor: s, Clock: itsm.ClockFunc(func() time.Time { return now }), BatchSize: 1,
-		Hook: func(_ context.Context, c storage.Crossing) error { got = append(got, c); return nil }}
-	n, err := w.RunOnce(ctx)
+	w := &storage.Worker{Processor: s, Clock: itsm.ClockFunc(func() time.Time { return now }), BatchSize: 1}
+	p, err := w.RunOnce(ctx)
 	require.NoError(t, err)
-	require.Zero(t, n, "nothing is due yet")
+	require.Zero(t, p.Processed, "nothing is due yet")
 
 	now = t0.Add(100 * 24 * time.Hour) // past every target
 	page, err := s.List(ctx, record.Query{Kind: ticketKind, SLA: record.SLAFilter{Breached: true}, Now: now})
 	require.NoError(t, err)
 	require.Len(t, page.Records, 1, "breached by the summary written when the timers were saved")
-	n, err = w.RunOnce(ctx)
+	p, err = w.RunOnce(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 2, n, "both timers were due, in batches of one")
+	require.Equal(t, 2, p.Processed, "both timers were due, in batches of one")
+	require.Equal(t, 6, p.Recorded)
+	got := crossingsIn(t, s, rec.Ref())
 	require.Len(t, got, 6, "two timers, three thresholds each: %v", got)
 	for _, c := range got {
 		require.Equal(t, rec.Ref(), c.Record)
 		require.Equal(t, "gold", c.Policy)
 		require.Equal(t, 1, c.Cycle)
 	}
-	n, err = w.RunOnce(ctx)
+	p, err = w.RunOnce(ctx)
 	require.NoError(t, err)
-	require.Zero(t, n)
-	require.Len(t, got, 6, "crossings are delivered once")
+	require.Zero(t, p.Processed)
+	require.Len(t, crossingsIn(t, s, rec.Ref()), 6, "crossings are recorded once")
 
 	var rows int
 	require.NoError(t, s.Pool().QueryRow(ctx, "SELECT count(*) FROM "+s.Schema()+".sla_crossings").Scan(&rows))
@@ -74,7 +88,7 @@ func TestWorkerRefreshesSummaries(t *testing.T) {
 }
 
 // TestProcessDueTimersUnknownCalendar checks that a timer whose calendar
-// the store cannot bind fails the pass and keeps nothing of it.
+// the store cannot bind is skipped and left as it was.
 func TestProcessDueTimersUnknownCalendar(t *testing.T) {
 	t.Parallel()
 	s := newStore(t) // no WithCalendars
@@ -94,11 +108,13 @@ func TestProcessDueTimersUnknownCalendar(t *testing.T) {
 		}
 		return tx.PutTimers(ctx, tr)
 	}))
-	hooked := 0
-	n, err := s.ProcessDueTimers(ctx, t0.Add(24*time.Hour), 10, func(context.Context, storage.Crossing) error { hooked++; return nil })
-	require.ErrorIs(t, err, itsm.ErrValidation)
-	require.Zero(t, n)
-	require.Zero(t, hooked)
+	b, err := s.ProcessDueTimers(ctx, t0.Add(24*time.Hour), 10)
+	require.NoError(t, err)
+	require.Equal(t, storage.Batch{Claimed: 1, Skipped: []*storage.UnknownCalendarError{
+		{Calendar: "weekdays", Record: rec.Ref(), TimerID: "tmr-1"}}}, b)
+	missing, err := s.UnknownCalendars(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"weekdays"}, missing)
 	stored, err := s.Timers(ctx, rec.Ref())
 	require.NoError(t, err)
 	require.Equal(t, tr.NextWakeAt, stored[0].NextWakeAt, "the timer is untouched")
@@ -107,13 +123,16 @@ func TestProcessDueTimersUnknownCalendar(t *testing.T) {
 	// With the calendar the same pass succeeds.
 	bound, err := postgres.New(s.Pool(), postgres.WithSchema(s.Schema()), postgres.WithCalendars(sla.Calendars{"weekdays": cal}))
 	require.NoError(t, err)
-	n, err = bound.ProcessDueTimers(ctx, t0.Add(24*time.Hour), 10, func(context.Context, storage.Crossing) error { hooked++; return nil })
+	missing, err = bound.UnknownCalendars(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	require.Equal(t, 3, hooked)
-	n, err = bound.ProcessDueTimers(ctx, t0.Add(24*time.Hour), 0, nil)
+	require.Empty(t, missing)
+	b, err = bound.ProcessDueTimers(ctx, t0.Add(24*time.Hour), 10)
 	require.NoError(t, err)
-	require.Zero(t, n, "a limit of 0 processes nothing")
+	require.Equal(t, storage.Batch{Claimed: 1, Processed: 1, Recorded: 3}, b)
+	require.Len(t, crossingsIn(t, s, rec.Ref()), 3)
+	b, err = bound.ProcessDueTimers(ctx, t0.Add(24*time.Hour), 0)
+	require.NoError(t, err)
+	require.Zero(t, b.Claimed, "a limit of 0 processes nothing")
 }
 
 // TestProcessDueTimersSameIDInTwoRecords checks that timers with the same
@@ -139,24 +158,23 @@ func TestProcessDueTimersSameIDInTwoRecords(t *testing.T) {
 	}))
 
 	now := t0.Add(24 * time.Hour) // past the breach
-	var got []storage.Crossing
-	hook := func(_ context.Context, c storage.Crossing) error { got = append(got, c); return nil }
-	n, err := s.ProcessDueTimers(ctx, now, 1, hook)
+	b, err := s.ProcessDueTimers(ctx, now, 1)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	require.Len(t, got, 3, "three thresholds: %v", got)
-	n, err = s.ProcessDueTimers(ctx, now, 10, hook)
+	require.Equal(t, storage.Batch{Claimed: 1, Processed: 1, Recorded: 3}, b)
+	b, err = s.ProcessDueTimers(ctx, now, 10)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	require.Len(t, got, 6)
-	require.NotEqual(t, got[0].Record, got[3].Record, "one pass for each record")
-	for i, c := range got {
-		require.Equal(t, got[i/3*3].Record, c.Record)
-		require.Equal(t, "tmr-1", c.TimerID)
+	require.Equal(t, storage.Batch{Claimed: 1, Processed: 1, Recorded: 3}, b)
+	for _, ref := range []record.Ref{x.Ref(), y.Ref()} {
+		got := crossingsIn(t, s, ref)
+		require.Len(t, got, 3, "three thresholds of %s: %v", ref, got)
+		for _, c := range got {
+			require.Equal(t, ref, c.Record)
+			require.Equal(t, "tmr-1", c.TimerID)
+		}
 	}
-	n, err = s.ProcessDueTimers(ctx, now, 10, hook)
+	b, err = s.ProcessDueTimers(ctx, now, 10)
 	require.NoError(t, err)
-	require.Zero(t, n, "both timers were refreshed")
+	require.Zero(t, b.Claimed, "both timers were refreshed")
 	for _, ref := range []record.Ref{x.Ref(), y.Ref()} {
 		timers, err := s.Timers(ctx, ref)
 		require.NoError(t, err)

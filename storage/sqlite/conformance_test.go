@@ -103,11 +103,11 @@ type twoStores struct {
 	n     atomic.Uint64
 }
 
-func (s *twoStores) ProcessDueTimers(ctx context.Context, now time.Time, limit int, hook storage.CrossingHook) (int, error) {
+func (s *twoStores) ProcessDueTimers(ctx context.Context, now time.Time, limit int) (storage.Batch, error) {
 	if s.n.Add(1)%2 == 0 {
-		return s.other.ProcessDueTimers(ctx, now, limit, hook)
+		return s.other.ProcessDueTimers(ctx, now, limit)
 	}
-	return s.Store.ProcessDueTimers(ctx, now, limit, hook)
+	return s.Store.ProcessDueTimers(ctx, now, limit)
 }
 
 func TestTimerWorkerAcrossStores(t *testing.T) {

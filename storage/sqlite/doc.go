@@ -111,8 +111,11 @@
 //     at or before it: List finds them from the records' sla_wake_at,
 //     which the worker keeps small. Without a worker such records pile
 //     up and the SLA filters slow down, staying exact.
-//   - sla_crossings: the crossings the worker recorded, unique by record,
-//     timer, cycle and basis points.
+//   - sla_crossings: the crossings recorded, unique by record, timer,
+//     cycle and basis points: by the worker, and by PutTimers for the
+//     thresholds a timer had reached at its latest event. Each has its
+//     audit event (storage.Crossing.Event) in audit_events and the outbox,
+//     appended in the same transaction.
 //   - number_sequences: the last value of each kind's sequence.
 //   - audit_events and audit_heads: see below.
 //   - outbox: one message per audit event appended (the event's JSON),

@@ -57,7 +57,7 @@ func TestErrorsBusyIsRetryable(t *testing.T) {
 	var se *msqlite.Error
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, sqlite3.SQLITE_BUSY, se.Code()&0xff)
-	_, err = other.ProcessDueTimers(ctx, testStart, 10, nil)
+	_, err = other.ProcessDueTimers(ctx, testStart, 10)
 	require.True(t, storage.IsRetryable(err), "%v", err)
 	_, err = other.Claim(ctx, "mailer", testStart, time.Minute, 10)
 	require.True(t, storage.IsRetryable(err), "%v", err)

@@ -154,7 +154,9 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		check{"GetByNumber", "sqlite_autoindex_records_2", sqlGetByNumber, []any{schema.Kind(), "WO0000001"}, true},
 		check{"Journal", "record_journal", sqlJournal, []any{parent.Kind, parent.ID}, false},
 		check{"Links", "record_links_from", sqlLinks, []any{parent.Kind, parent.ID}, false},
-		check{"History", "audit_events", sqlHistory, []any{parent.Kind, parent.ID}, false},
+		// The load writes no events of its own, but saving a timer
+		// records the SLA crossings it has reached, with their events.
+		check{"History", "audit_events", sqlHistory, []any{parent.Kind, parent.ID}, true},
 	)
 	for _, c := range checks {
 		lines := plan(t, s, c.query, c.args...)

@@ -79,9 +79,12 @@ type config struct {
 }
 
 // WithCalendars sets the calendars that bind the SLA timers the wake-up
-// worker (ProcessDueTimers) decodes. A timer naming a calendar the source
-// does not know fails the worker's pass; timers made with sla.NewTimer on
-// sla.AlwaysOpen name the calendar "24x7". Default: none.
+// worker (ProcessDueTimers) decodes, and the copies of unbound timers
+// PutTimers judges to record their crossings. A due timer naming a
+// calendar the source does not know is skipped by the worker's pass
+// (storage.Batch.Skipped) and named by UnknownCalendars, so that a
+// storage.Worker refuses to start; PutTimers saves such a timer without
+// recording its crossings. Default: none.
 func WithCalendars(src sla.CalendarSource) Option {
 	return func(c *config) { c.calendars = src }
 }
@@ -384,7 +387,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx record
 		}
 	}()
 	return s.write(ctx, func(c txConn) error {
-		t = &tx{reader: reader{q: c, reg: &s.reg}}
+		t = &tx{reader: reader{q: c, reg: &s.reg}, cals: s.cfg.calendars}
 		err := fn(ctx, t)
 		t.done.Store(true)
 		return err
@@ -501,7 +504,7 @@ func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx recor
 	if fn == nil {
 		return itsm.NewValidationError("transaction", "fn", "must not be nil")
 	}
-	t := &tx{reader: j.reader}
+	t := &tx{reader: j.reader, cals: j.s.cfg.calendars}
 	defer t.done.Store(true)
 	return j.savepoint(ctx, func() error {
 		err := fn(ctx, t)

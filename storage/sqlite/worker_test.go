@@ -37,35 +37,46 @@ func TestProcessDueTimersEdges(t *testing.T) {
 	}
 	store(s)
 
-	n, err := s.ProcessDueTimers(ctx, start.Add(2*time.Hour), 0, nil)
+	b, err := s.ProcessDueTimers(ctx, start.Add(2*time.Hour), 0)
 	require.NoError(t, err)
-	require.Zero(t, n, "a limit of 0 processes nothing")
-	n, err = s.ProcessDueTimers(ctx, start, 10, nil)
+	require.Zero(t, b.Claimed, "a limit of 0 processes nothing")
+	b, err = s.ProcessDueTimers(ctx, start, 10)
 	require.NoError(t, err)
-	require.Zero(t, n, "nothing is due yet")
+	require.Zero(t, b.Claimed, "nothing is due yet")
 
-	// A timer on a calendar the store cannot bind stops the pass.
-	_, err = s.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10, nil)
-	require.ErrorIs(t, err, itsm.ErrValidation)
-	require.ErrorContains(t, err, "tmr-1")
+	// A timer on a calendar the store cannot bind is skipped and stays
+	// due; the pass keeps nothing of it.
+	b, err = s.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10)
+	require.NoError(t, err)
+	require.Equal(t, storage.Batch{Claimed: 1, Skipped: []*storage.UnknownCalendarError{
+		{Calendar: "weekdays", Record: rec.Ref(), TimerID: "tmr-1"}}}, b)
+	require.ErrorContains(t, b.Skipped[0], "tmr-1")
+	require.Zero(t, count(t, s, "SELECT count(*) FROM sla_crossings"))
+	missing, err := s.UnknownCalendars(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"weekdays"}, missing)
 
 	bound, _ := openTemp(t, sqlite.WithCalendars(sla.Calendars{"weekdays": cal}))
 	store(bound)
-	// A failing hook keeps nothing of the pass.
-	errHook := context.DeadlineExceeded
-	_, err = bound.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10, func(context.Context, storage.Crossing) error { return errHook })
-	require.ErrorIs(t, err, errHook)
+	missing, err = bound.UnknownCalendars(ctx)
+	require.NoError(t, err)
+	require.Empty(t, missing)
+	// A cancelled pass keeps nothing.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = bound.ProcessDueTimers(cctx, start.Add(2*time.Hour), 10)
+	require.ErrorIs(t, err, context.Canceled)
 	require.Zero(t, count(t, bound, "SELECT count(*) FROM sla_crossings"))
-	// A nil hook records the crossings all the same; a later pass at the
-	// same instant finds nothing new.
-	n, err = bound.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10, nil)
+	// A pass records the crossings with their audit events and outbox
+	// messages; a later pass at the same instant finds nothing new.
+	b, err = bound.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	var calls int
-	n, err = bound.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10, func(context.Context, storage.Crossing) error { calls++; return nil })
+	require.Equal(t, storage.Batch{Claimed: 1, Processed: 1, Recorded: 3}, b)
+	require.Equal(t, 3, count(t, bound, "SELECT count(*) FROM audit_events WHERE actor_id = 'system'"))
+	require.Equal(t, 3, count(t, bound, "SELECT count(*) FROM outbox"))
+	b, err = bound.ProcessDueTimers(ctx, start.Add(2*time.Hour), 10)
 	require.NoError(t, err)
-	require.Zero(t, n)
-	require.Zero(t, calls)
+	require.Zero(t, b.Claimed)
 	got, err := bound.Timers(ctx, rec.Ref())
 	require.NoError(t, err)
 	require.Equal(t, sla.StageBreached, got[0].Stage)
@@ -96,7 +107,7 @@ func TestWorkerKeepsSummary(t *testing.T) {
 	breached, atRisk := 0, 0
 	for step := range 40 {
 		now := testStart.Add(time.Duration(step) * 15 * time.Minute)
-		_, err := s.ProcessDueTimers(ctx, now, 100, nil)
+		_, err := s.ProcessDueTimers(ctx, now, 100)
 		require.NoError(t, err)
 		require.Zero(t, count(t, s, stale), "after the pass at %s", now)
 		page, err := s.List(ctx, record.Query{Kind: "incident", SLA: record.SLAFilter{Breached: true}, Now: now, Limit: 100})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/sla"
 	"github.com/itsmkit/itsmkit/storage"
 )
 
@@ -29,6 +30,9 @@ type tx struct {
 	// the heads and tries once more.
 	heads   map[auditKey]storage.AuditHead
 	created map[auditKey]bool
+	// cals binds the timers PutTimers writes unbound, to record their
+	// crossings (see WithCalendars).
+	cals sla.CalendarSource
 }
 
 // auditKey names the audit trail of one record.
@@ -434,6 +438,14 @@ const unknownRecord = "sla timer of an unknown record"
 // record.CheckTimerRecords refuses are an *itsm.ValidationError; a timer
 // of a record that is not stored is an *itsm.NotFoundError for the first
 // such record. Nothing of a refused call is stored.
+//
+// Each timer's crossings that storage.WrittenCrossings reports (those
+// reached when its latest event happened, in every cycle) are recorded in
+// sla_crossings unless they are there already, each with its audit event
+// (storage.Crossing.Event) appended as AppendEvents does, under the same
+// savepoint: a timer stopped after its breach and before any wake-up has
+// its breach recorded. A timer whose calendar the store does not know
+// records none (the wake-up worker reports it).
 func (t *tx) PutTimers(ctx context.Context, timers ...record.TimerRecord) error {
 	if err := t.check(ctx); err != nil {
 		return err
@@ -476,7 +488,13 @@ func (t *tx) PutTimers(ctx context.Context, timers ...record.TimerRecord) error 
 	// A second batch may be refused after the first was saved, so several
 	// batches take a savepoint; the summary refresh refuses no row (see
 	// atomic).
-	return t.atomic(ctx, len(batches) > 1, func() error {
+	var crossings []storage.Crossing
+	for _, r := range timers {
+		if cs, err := storage.WrittenCrossings(r, t.cals); err == nil {
+			crossings = append(crossings, cs...)
+		}
+	}
+	return t.atomic(ctx, len(batches) > 1 || len(crossings) > 0, func() error {
 		for _, b := range batches {
 			if _, err := t.q.ExecContext(ctx, sqlPutTimers[len(b)/timerPutCols], b...); err != nil {
 				if isTriggerAbort(err, unknownRecord) {
@@ -489,6 +507,9 @@ func (t *tx) PutTimers(ctx context.Context, timers ...record.TimerRecord) error 
 			if _, err := t.q.ExecContext(ctx, sqlRefreshSummary, ref.Kind, ref.ID); err != nil {
 				return fmt.Errorf("sqlite: refresh SLA summary of %s: %w", ref, mapErr(err))
 			}
+		}
+		if _, err := t.recordCrossings(ctx, crossings, time.Now()); err != nil {
+			return fmt.Errorf("sqlite: record SLA crossings: %w", err)
 		}
 		return nil
 	})

@@ -31,8 +31,10 @@
 // number sequences; the suite declares the kinds it uses itself. With no
 // schema, TestStore runs over CustomKind.
 //
-// TestTimerWorker checks the SLA wake-up work of an adapter that
-// implements storage.TimerProcessor, under concurrent workers;
+// TestTimerWorker checks the SLA crossings of an adapter that implements
+// storage.TimerProcessor: recorded once, with their audit events and
+// outbox messages, under concurrent workers and when timers are written,
+// and timers on calendars the store does not know skipped and reported;
 // WorkerCalendars gives the calendars its store must bind timers with.
 // TestTimerScenarios replays the golden SLA timer scenarios of package
 // sla through a store's timers.
