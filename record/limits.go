@@ -194,10 +194,19 @@ func (l Limits) CheckEntries(stored int, entries []Entry) error {
 			return err
 		}
 	}
-	if err := over("journal entries", "journal", stored+len(entries), l.JournalEntries, "entries"); err != nil {
+	if err := l.CheckJournalLen(stored, len(entries)); err != nil {
 		return err
 	}
 	return CheckEntries(entries)
+}
+
+// CheckJournalLen is the count part of CheckEntries: it returns an
+// *itsm.LimitError for field "journal" when appending adding entries to a
+// journal of stored entries would make it longer than l.JournalEntries
+// (zero meaning the default), and nil otherwise. A store that learns the
+// journal's length only after it has checked the entries calls it then.
+func (l Limits) CheckJournalLen(stored, adding int) error {
+	return over("journal entries", "journal", stored+adding, l.WithDefaults().JournalEntries, "entries")
 }
 
 // CheckTimerRecords checks that no cycle of the timers has more than

@@ -151,6 +151,10 @@ func TestLimitsCheckEntries(t *testing.T) {
 	requireLimit(t, l.CheckEntries(3, []Entry{e("123456")}), "[0].text", 5, 6, "bytes")
 	require.Equal(t, []string{"[0].author"}, fieldsOf(t, l.CheckEntries(0, []Entry{{Kind: Comment, At: t0, Text: "x"}})))
 
+	require.NoError(t, l.CheckJournalLen(1, 2))
+	requireLimit(t, l.CheckJournalLen(2, 2), "journal", 3, 4, "entries")
+	require.NoError(t, Limits{}.CheckJournalLen(DefaultJournalEntriesLimit, 0))
+
 	big := strings.Repeat("w", DefaultJournalEntryLimit)
 	require.NoError(t, Limits{}.CheckEntries(DefaultJournalEntriesLimit-1, []Entry{e(big)}))
 	requireLimit(t, Limits{}.CheckEntries(0, []Entry{e(big + "w")}), "[0].text", DefaultJournalEntryLimit, DefaultJournalEntryLimit+1, "bytes")

@@ -48,6 +48,11 @@ type txn struct {
 	// unsent holds the records Create has queued in pending and not sent
 	// yet, so that PutTimers can write their SLA summary with them.
 	unsent map[record.Ref]*unsentRecord
+	// journalLen holds the length of the journal of records in held
+	// whose length the transaction knows (it created them, or read the
+	// length under the row lock), with the entries it has appended since:
+	// while it holds the row no other transaction appends.
+	journalLen map[record.Ref]int
 }
 
 // unsentRecord is a record whose INSERT waits in pending, with the SLA
@@ -391,6 +396,10 @@ func (t *txn) Create(ctx context.Context, rec *record.Record) error {
 			t.newHead(ref)
 		}
 		t.hold(ref)
+		if t.journalLen == nil {
+			t.journalLen = make(map[record.Ref]int)
+		}
+		t.journalLen[ref] = 0 // a new record has no journal
 		if t.pending == nil {
 			t.pending = &pgx.Batch{}
 		}
@@ -473,11 +482,18 @@ func (t *txn) Update(ctx context.Context, rec *record.Record) error {
 // take turns; when the transaction holds it already (it created or
 // updated the record), the entries are sent with the next statement or
 // with COMMIT, costing no round trip.
+//
+// Entries beyond the limits of the kind (record.Limits.CheckEntries) are
+// an *itsm.LimitError; the journal's length, which the limit on entries
+// per record needs, is known without a round trip for a record the
+// transaction created, and is read otherwise, with the lock and once per
+// record and transaction.
 func (t *txn) AppendJournal(ctx context.Context, ref record.Ref, entries ...record.Entry) error {
 	if err := record.CheckRef(ref); err != nil {
 		return err
 	}
-	if err := record.CheckEntries(entries); err != nil {
+	limits := t.s.reg.Limits(ref.Kind)
+	if err := limits.CheckEntries(0, entries); err != nil {
 		return err
 	}
 	if len(entries) == 0 {
@@ -488,16 +504,74 @@ func (t *txn) AppendJournal(ctx context.Context, ref record.Ref, entries ...reco
 	for i, e := range entries {
 		kinds[i], authors[i], ats[i], texts[i] = string(e.Kind), e.Author, micro(e.At), e.Text
 	}
-	queue := func(p *pgx.Batch) { p.Queue(t.s.q.appendJournal, ref.Kind, ref.ID, kinds, authors, ats, texts) }
-	deferred, err := t.deferIf(func() bool { return t.held[ref] }, queue)
-	if err != nil || deferred {
+	// fits, called with mu held, reports whether the journal's length is
+	// known, and refused whether the entries would make it too long.
+	var refused error
+	fits := func() bool {
+		stored, known := t.journalLen[ref]
+		if !t.held[ref] || !known {
+			return false
+		}
+		refused = limits.CheckJournalLen(stored, n)
+		return refused == nil
+	}
+	queue := func(p *pgx.Batch) {
+		p.Queue(t.s.q.appendJournal, ref.Kind, ref.ID, kinds, authors, ats, texts)
+		t.journalLen[ref] += n
+	}
+	deferred, err := t.deferIf(fits, queue)
+	switch {
+	case err != nil:
+		return err
+	case refused != nil:
+		return refused
+	case deferred:
+		return nil
+	}
+	if err := t.use(ctx, func(db querier) error { return t.lockJournal(ctx, db, ref) }); err != nil {
 		return err
 	}
-	if err := t.use(ctx, func(db querier) error { return t.lockRecord(ctx, db, ref) }); err != nil {
+	if _, err := t.deferIf(fits, queue); err != nil {
 		return err
 	}
-	_, err = t.deferIf(func() bool { return true }, queue)
-	return err
+	return refused
+}
+
+// lockJournal locks the row of ref for the transaction, unless it holds
+// it, and reads the length of its journal, unless it knows it, in one
+// round trip; a record that is not stored is an *itsm.NotFoundError. The
+// caller holds mu.
+func (t *txn) lockJournal(ctx context.Context, db querier, ref record.Ref) error {
+	if _, known := t.journalLen[ref]; known && t.held[ref] {
+		return nil
+	}
+	b := &pgx.Batch{}
+	held := t.held[ref]
+	if !held {
+		b.Queue(t.s.q.lockRecord, ref.Kind, ref.ID)
+	}
+	b.Queue(t.s.q.journalLen, ref.Kind, ref.ID)
+	br := db.SendBatch(ctx, b)
+	var one, stored int
+	var err error
+	if !held {
+		err = br.QueryRow().Scan(&one)
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&stored)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return mapError(err, ref.Kind, ref.ID)
+	}
+	t.hold(ref)
+	if t.journalLen == nil {
+		t.journalLen = make(map[record.Ref]int)
+	}
+	t.journalLen[ref] = stored
+	return nil
 }
 
 // lockRecord locks the row of ref for the transaction, or returns an
@@ -729,8 +803,9 @@ func (t *txn) RemoveLinks(ctx context.Context, links ...record.Link) error {
 // (sqlrec.RefreshSummary); a replaced timer keeps its place in the order
 // of Timers. Derived instants are kept to the microsecond, NextWakeAt
 // rounded up so that a timer is never due early. Records that fail
-// record.CheckTimerRecords are an *itsm.ValidationError and then nothing
-// is stored. Every timer's record must be stored (committed, or created
+// record.CheckTimerRecords are an *itsm.ValidationError, a timer with a
+// cycle longer than its kind allows an *itsm.LimitError
+// (record.Registry.CheckTimerRecords), and then nothing is stored. Every timer's record must be stored (committed, or created
 // earlier in the transaction): otherwise nothing of the call is stored,
 // the transaction stays usable and the error is an *itsm.NotFoundError
 // for the first such record.
@@ -745,7 +820,7 @@ func (t *txn) RemoveLinks(ctx context.Context, links ...record.Link) error {
 // and finds those that are not stored; a refusal rolls back to the
 // savepoint.
 func (t *txn) PutTimers(ctx context.Context, timers ...record.TimerRecord) error {
-	if err := record.CheckTimerRecords(timers); err != nil {
+	if err := t.s.reg.CheckTimerRecords(timers); err != nil {
 		return err
 	}
 	if len(timers) == 0 {
