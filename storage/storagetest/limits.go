@@ -47,7 +47,9 @@ func requireLimit(t testing.TB, err error, field string, limit, size int) {
 func sized(n int) string { return strings.Repeat("ü", n/2) + strings.Repeat("x", n%2) }
 
 // bodyOf returns a JSON body of exactly n bytes (n ≥ 8).
-func bodyOf(n int) json.RawMessage { return json.RawMessage(`{"x":"` + strings.Repeat("b", n-8) + `"}`) }
+func bodyOf(n int) json.RawMessage {
+	return json.RawMessage(`{"x":"` + strings.Repeat("b", n-8) + `"}`)
+}
 
 // cycleOf returns a started timer whose only cycle has n events (n odd):
 // the start and (n-1)/2 holds.
@@ -104,13 +106,17 @@ var limitChecks = []check{
 		valid := entry(record.Comment, "carol", t0, "valid")
 		e.refusedInTx(func(ctx context.Context, tx record.Tx) error {
 			return tx.AppendJournal(ctx, rec.Ref(), valid, long)
-		}, func(err error) { requireLimit(e.t, err, "[1].text", smallLimits.JournalEntry, smallLimits.JournalEntry+1) })
+		}, func(err error) {
+			requireLimit(e.t, err, "[1].text", smallLimits.JournalEntry, smallLimits.JournalEntry+1)
+		})
 		e.requireJournal(e.ctx, e.store, rec.Ref(), at)
 	}},
 	{"JournalEntries", func(e *env) {
 		e.limited()
 		limit := smallLimits.JournalEntries
-		en := func(i int) record.Entry { return entry(record.WorkNote, "dave", t0.Add(time.Duration(i)*time.Second), "note") }
+		en := func(i int) record.Entry {
+			return entry(record.WorkNote, "dave", t0.Add(time.Duration(i)*time.Second), "note")
+		}
 		full := func(from int) []record.Entry {
 			out := make([]record.Entry, limit)
 			for i := range out {
