@@ -206,7 +206,7 @@ func (l Limits) CheckEntries(stored int, entries []Entry) error {
 // (zero meaning the default), and nil otherwise. A store that learns the
 // journal's length only after it has checked the entries calls it then.
 func (l Limits) CheckJournalLen(stored, adding int) error {
-	return over("journal entries", "journal", stored+adding, l.WithDefaults().JournalEntries, "entries")
+	return over("record", "journal", stored+adding, l.WithDefaults().JournalEntries, "entries")
 }
 
 // CheckTimerRecords checks that no cycle of the timers has more than
