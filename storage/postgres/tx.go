@@ -477,17 +477,17 @@ func (t *txn) Update(ctx context.Context, rec *record.Record) error {
 // after its last entry. A malformed ref or entry is an
 // *itsm.ValidationError, a record that is not stored an
 // *itsm.NotFoundError; then nothing is appended and the transaction stays
-// usable. The record's row is locked first (FOR NO KEY UPDATE, which the
-// foreign keys of timers do not wait for), so that concurrent appenders
-// take turns; when the transaction holds it already (it created or
-// updated the record), the entries are sent with the next statement or
-// with COMMIT, costing no round trip.
+// usable. Entries beyond the limits of the kind
+// (record.Limits.CheckEntries) are an *itsm.LimitError, and then too.
 //
-// Entries beyond the limits of the kind (record.Limits.CheckEntries) are
-// an *itsm.LimitError; the journal's length, which the limit on entries
-// per record needs, is known without a round trip for a record the
-// transaction created, and is read otherwise, with the lock and once per
-// record and transaction.
+// The record's row is locked first (FOR NO KEY UPDATE, which the foreign
+// keys of timers do not wait for), so that concurrent appenders take
+// turns, and the journal's length, which the limit on entries per record
+// needs, is read under the lock, in the same round trip. The transaction
+// then knows the length until it ends, as it does for a record it
+// created: appends to such a record are sent with the next statement or
+// with COMMIT, costing no round trip. (A record the transaction updated
+// is locked already, but its journal's length is read once.)
 func (t *txn) AppendJournal(ctx context.Context, ref record.Ref, entries ...record.Entry) error {
 	if err := record.CheckRef(ref); err != nil {
 		return err
@@ -805,8 +805,9 @@ func (t *txn) RemoveLinks(ctx context.Context, links ...record.Link) error {
 // rounded up so that a timer is never due early. Records that fail
 // record.CheckTimerRecords are an *itsm.ValidationError, a timer with a
 // cycle longer than its kind allows an *itsm.LimitError
-// (record.Registry.CheckTimerRecords), and then nothing is stored. Every timer's record must be stored (committed, or created
-// earlier in the transaction): otherwise nothing of the call is stored,
+// (record.Registry.CheckTimerRecords), and then nothing is stored. Every
+// timer's record must be stored (committed, or created earlier in the
+// transaction): otherwise nothing of the call is stored,
 // the transaction stays usable and the error is an *itsm.NotFoundError
 // for the first such record.
 //
