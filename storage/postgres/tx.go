@@ -440,7 +440,7 @@ func (t *txn) Update(ctx context.Context, rec *record.Record) error {
 			seq  *int64
 			hash []byte
 		)
-		err := db.QueryRow(ctx, t.s.q.update, args...).Scan(&v, &seq, &hash)
+		err := t.updateRow(ctx, db, ref, args, &v, &seq, &hash)
 		if err == nil {
 			if seq != nil {
 				h = storageHead{seq: *seq, hash: hash}
@@ -473,6 +473,32 @@ func (t *txn) Update(ctx context.Context, rec *record.Record) error {
 	})
 }
 
+// updateRow runs the update statement with args, scanning its row into
+// dest, and in the same round trip reads the length of ref's journal,
+// which the transaction then knows while it holds the row (see
+// AppendJournal): a statement of its own after the UPDATE, so that its
+// snapshot sees every append committed before the UPDATE got the row's
+// lock. The caller holds mu.
+func (t *txn) updateRow(ctx context.Context, db querier, ref record.Ref, args []any, dest ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(t.s.q.update, args...)
+	b.Queue(t.s.q.journalLen, ref.Kind, ref.ID)
+	br := db.SendBatch(ctx, b)
+	err := br.QueryRow().Scan(dest...)
+	var n int
+	lenErr := br.QueryRow().Scan(&n)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && lenErr == nil {
+		if t.journalLen == nil {
+			t.journalLen = make(map[record.Ref]int)
+		}
+		t.journalLen[ref] = n
+	}
+	return err
+}
+
 // AppendJournal appends entries to the journal of the record ref names,
 // after its last entry. A malformed ref or entry is an
 // *itsm.ValidationError, a record that is not stored an
@@ -485,9 +511,9 @@ func (t *txn) Update(ctx context.Context, rec *record.Record) error {
 // turns, and the journal's length, which the limit on entries per record
 // needs, is read under the lock, in the same round trip. The transaction
 // then knows the length until it ends, as it does for a record it
-// created: appends to such a record are sent with the next statement or
-// with COMMIT, costing no round trip. (A record the transaction updated
-// is locked already, but its journal's length is read once.)
+// created or updated (Update reads the length with the UPDATE): appends
+// to such a record are sent with the next statement or with COMMIT,
+// costing no round trip.
 func (t *txn) AppendJournal(ctx context.Context, ref record.Ref, entries ...record.Entry) error {
 	if err := record.CheckRef(ref); err != nil {
 		return err
