@@ -50,8 +50,9 @@ type txn struct {
 	unsent map[record.Ref]*unsentRecord
 	// journalLen holds the length of the journal of records in held
 	// whose length the transaction knows (it created them, or read the
-	// length under the row lock), with the entries it has appended since:
-	// while it holds the row no other transaction appends.
+	// length under the row lock, as Update and AppendJournal do), with the
+	// entries it has appended since: while it holds the row no other
+	// transaction appends.
 	journalLen map[record.Ref]int
 }
 
