@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -166,6 +167,17 @@ type Config struct {
 	// the actor's roles, with an *itsm.DutyError that names the rule.
 	// None by default; CallerMayNotResolve is one.
 	Duties []DutyRule
+	// Limits bounds the sizes of incidents: title, description, body
+	// (resolution notes and cancel reason), each journal entry, journal
+	// entries per incident and SLA timer events per cycle. Zero fields
+	// take their defaults (record.DefaultLimits); a negative field or one
+	// above its ceiling makes NewService fail. The Service checks titles,
+	// descriptions and comments before it writes anything and refuses
+	// them with an *itsm.LimitError; the limits are part of the schema it
+	// declares, so the store refuses whatever else goes over them (a full
+	// journal, a body too large) alike, and so does every other writer of
+	// incidents to that store.
+	Limits record.Limits
 }
 
 // DutyRule is a segregation-of-duties rule of a Service (Config.Duties).
@@ -296,6 +308,14 @@ func (c Config) validate() error {
 	}
 	if c.Numbering.Digits < 0 || c.Numbering.Offset < 0 {
 		v.Add("numbering", "digits and offset must not be negative")
+	}
+	if err := c.Limits.Validate(); err != nil {
+		var le *itsm.ValidationError
+		if errors.As(err, &le) {
+			for _, f := range le.Fields {
+				v.Add("limits."+f.Field, "%s", f.Message)
+			}
+		}
 	}
 	if c.Lifecycle.Kind() != Kind {
 		v.Add("lifecycle", "is for %q records, not %q", c.Lifecycle.Kind(), Kind)

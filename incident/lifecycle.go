@@ -108,10 +108,16 @@ func DefaultLifecycle() *Lifecycle { return itsm.MustNewLifecycle(DefaultDefinit
 
 // NewSchema returns the record schema of incidents run by lc with the
 // custom attributes attrs: kind Kind, prefix "INC", lc's states with their
-// categories. A store must have it declared (record.Store.Declare) before
-// it keeps incidents; NewService does that.
+// categories, and record.DefaultLimits. A store must have it declared
+// (record.Store.Declare) before it keeps incidents; NewService does that,
+// with the limits of its Config.
 func NewSchema(lc *Lifecycle, attrs []record.Attribute) (*record.Schema, error) {
-	def := record.SchemaDef{Kind: Kind, Prefix: "INC", Attributes: attrs}
+	return newSchema(lc, attrs, record.Limits{})
+}
+
+// newSchema is NewSchema with limits.
+func newSchema(lc *Lifecycle, attrs []record.Attribute, limits record.Limits) (*record.Schema, error) {
+	def := record.SchemaDef{Kind: Kind, Prefix: "INC", Attributes: attrs, Limits: limits}
 	for _, s := range lc.States() {
 		def.States = append(def.States, record.StateDef{Name: string(s), Category: lc.Category(s)})
 	}

@@ -42,8 +42,8 @@ type Service struct {
 // to it (NewSchema of the lifecycle and Config.Attributes). It fails with
 // an *itsm.ValidationError when cfg is inconsistent (a pausing hold reason
 // that is not a hold reason, a lifecycle for another kind of record,
-// malformed attributes), and with the store's error when the declaration
-// fails.
+// malformed attributes, a negative limit), and with the store's error
+// when the declaration fails.
 func NewService(ctx context.Context, store record.Store, cfg Config) (*Service, error) {
 	if store == nil {
 		return nil, itsm.NewValidationError("incident service config", "store", "is required")
@@ -52,7 +52,7 @@ func NewService(ctx context.Context, store record.Store, cfg Config) (*Service, 
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	schema, err := NewSchema(cfg.Lifecycle, cfg.Attributes)
+	schema, err := newSchema(cfg.Lifecycle, cfg.Attributes, cfg.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -124,8 +124,13 @@ type OpenInput struct {
 // Open logs a new incident in the lifecycle's initial state, with its
 // priority from the matrix, a new number, SLA timers from the policy
 // selector (response and resolution, started at OpenedAt) and an "open"
-// audit event.
+// audit event. A title (without its surrounding space) or description
+// longer than Config.Limits allows is an *itsm.LimitError, returned
+// before any other check.
 func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*Incident, error) {
+	if err := s.checkLimits(strings.TrimSpace(in.Title), &in.Description); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	v := &itsm.ValidationError{Subject: Kind}
 	requireActor(v, actor)
@@ -210,6 +215,16 @@ func (s *Service) Open(ctx context.Context, actor itsm.Actor, in OpenInput) (*In
 	})
 }
 
+// checkLimits returns the *itsm.LimitError of a title or description
+// (nil: not given) longer than the service's limits allow, or nil.
+func (s *Service) checkLimits(title string, description *string) error {
+	rec := &record.Record{Header: record.Header{Kind: Kind, Title: title}}
+	if description != nil {
+		rec.Description = *description
+	}
+	return s.schema.Limits().CheckRecord(rec)
+}
+
 // checkAttrs adds the problems of attrs against the declared attributes
 // to v. Required attributes are checked by the store, which sees the whole
 // record.
@@ -250,7 +265,16 @@ type EditInput struct {
 // selected policies start now (the response timer only before the first
 // response, none once resolved) and active timers of policies no longer
 // selected are cancelled. Closed and canceled incidents cannot be edited.
+// A title or description longer than Config.Limits allows is an
+// *itsm.LimitError, returned before any other check.
 func (s *Service) Edit(ctx context.Context, actor itsm.Actor, id string, in EditInput) (*Incident, error) {
+	title := ""
+	if in.Title != nil {
+		title = strings.TrimSpace(*in.Title)
+	}
+	if err := s.checkLimits(title, in.Description); err != nil {
+		return nil, err
+	}
 	v := &itsm.ValidationError{Subject: Kind}
 	if in.Title != nil && strings.TrimSpace(*in.Title) == "" {
 		v.Add("title", "must not be empty")
@@ -523,18 +547,28 @@ func (s *Service) Cancel(ctx context.Context, actor itsm.Actor, id string, in Ca
 // and stops the response timers. A comment by the caller on an incident
 // on hold for one of Config.CallerReplyResumes resumes it (and its paused
 // timers). Closed and canceled incidents take no comments.
+//
+// A text longer than Config.Limits.JournalEntry allows (without its
+// surrounding space) is an *itsm.LimitError for field "text", returned
+// before anything else is checked; a journal that holds
+// Config.Limits.JournalEntries entries takes no more, which the store
+// refuses with an *itsm.LimitError for field "journal". Either changes
+// nothing.
 func (s *Service) AddComment(ctx context.Context, actor itsm.Actor, id, text string) (*Incident, error) {
 	return s.addEntry(ctx, actor, id, Comment, text)
 }
 
 // AddWorkNote adds an internal work note to the journal. Closed and
-// canceled incidents take no notes.
+// canceled incidents take no notes. Its limits are AddComment's.
 func (s *Service) AddWorkNote(ctx context.Context, actor itsm.Actor, id, text string) (*Incident, error) {
 	return s.addEntry(ctx, actor, id, WorkNote, text)
 }
 
 func (s *Service) addEntry(ctx context.Context, actor itsm.Actor, id string, kind EntryKind, text string) (*Incident, error) {
 	text = strings.TrimSpace(text)
+	if limit := s.schema.Limits().JournalEntry; len(text) > limit {
+		return nil, &itsm.LimitError{Subject: Kind, Field: "text", Limit: limit, Size: len(text), Unit: "bytes"}
+	}
 	if text == "" {
 		return nil, itsm.NewValidationError(Kind, "text", "must not be empty")
 	}

@@ -9,10 +9,10 @@
 //     that derives one from the other two (the ITIL 3×3 table by default,
 //     or an organisation's own scales);
 //   - what went wrong: the sentinel errors ErrNotFound, ErrConflict,
-//     ErrInvalidTransition, ErrValidation and ErrForbidden, and typed errors
-//     (ValidationError, TransitionError, NotFoundError, ConflictError,
-//     ForbiddenError) that wrap them with detail, for errors.Is and
-//     errors.As;
+//     ErrInvalidTransition, ErrValidation, ErrForbidden and ErrTooLarge, and
+//     typed errors (ValidationError, LimitError, TransitionError,
+//     NotFoundError, ConflictError, ForbiddenError) that wrap them with
+//     detail, for errors.Is and errors.As;
 //   - when: the Clock interface, so services never call time.Now directly
 //     (package itsmtest has a settable clock for tests);
 //   - what happened: Event, the append-only audit record of one change;

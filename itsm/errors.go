@@ -26,6 +26,11 @@ var (
 	// ErrForbidden reports that the acting Actor lacks a role the
 	// operation requires.
 	ErrForbidden = errors.New("itsm: forbidden")
+	// ErrTooLarge reports input beyond a size limit: a text longer than
+	// its limit allows, or more items than a record may hold. Errors that
+	// match it match ErrValidation too (see LimitError), so that callers
+	// that only tell bad input from other failures need not know it.
+	ErrTooLarge = errors.New("itsm: too large")
 )
 
 // FieldError is one problem with one field of an input.
@@ -285,3 +290,38 @@ func (e *DutyError) Error() string {
 
 // Unwrap returns ErrForbidden.
 func (e *DutyError) Unwrap() error { return ErrForbidden }
+
+// LimitError reports an input beyond a size limit: a text with more bytes
+// than its limit, or a list with more items than a record may hold. It
+// matches both ErrTooLarge and ErrValidation with errors.Is, so that a
+// caller can answer it apart (HTTP 413 rather than 422) or with the other
+// validation errors.
+type LimitError struct {
+	// Subject names what was checked, such as "incident" or "journal
+	// entries".
+	Subject string
+	// Field names the field over its limit, using the JSON name or a
+	// dotted path such as "[2].text" or "journal".
+	Field string
+	// Limit is the largest size allowed, in Unit.
+	Limit int
+	// Size is the size found (or, for a count, the size the write would
+	// reach), in Unit; it is larger than Limit.
+	Size int
+	// Unit says what Limit and Size count, such as "bytes", "entries" or
+	// "events".
+	Unit string
+}
+
+// Error says which field is how far over which limit, such as "itsm:
+// incident description is 70000 bytes, over the limit of 65536 bytes".
+func (e *LimitError) Error() string {
+	subject := e.Subject
+	if subject == "" {
+		subject = "input"
+	}
+	return fmt.Sprintf("itsm: %s %s is %d %s, over the limit of %d %s", subject, e.Field, e.Size, e.Unit, e.Limit, e.Unit)
+}
+
+// Unwrap returns ErrTooLarge and ErrValidation.
+func (e *LimitError) Unwrap() []error { return []error{ErrTooLarge, ErrValidation} }

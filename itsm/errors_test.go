@@ -12,7 +12,7 @@ import (
 
 func TestTypedErrorsMatchSentinels(t *testing.T) {
 	t.Parallel()
-	sentinels := []error{itsm.ErrNotFound, itsm.ErrConflict, itsm.ErrInvalidTransition, itsm.ErrValidation, itsm.ErrForbidden}
+	sentinels := []error{itsm.ErrNotFound, itsm.ErrConflict, itsm.ErrInvalidTransition, itsm.ErrValidation, itsm.ErrForbidden, itsm.ErrTooLarge}
 	cases := []struct {
 		name string
 		err  error
@@ -21,6 +21,7 @@ func TestTypedErrorsMatchSentinels(t *testing.T) {
 		{"validation", itsm.NewValidationError("incident", "title", "must not be empty"), []error{itsm.ErrValidation}},
 		{"not found", &itsm.NotFoundError{Kind: "incident", ID: "INC1"}, []error{itsm.ErrNotFound}},
 		{"conflict", &itsm.ConflictError{Kind: "incident", ID: "INC1", Expected: 2, Actual: 3}, []error{itsm.ErrConflict}},
+		{"limit", &itsm.LimitError{Subject: "incident", Field: "title", Limit: 1024, Size: 1025, Unit: "bytes"}, []error{itsm.ErrTooLarge, itsm.ErrValidation}},
 		{"forbidden", &itsm.ForbiddenError{ActorID: "bob", Permission: "incident.flag-major"}, []error{itsm.ErrForbidden}},
 		{"transition wrong state", &itsm.TransitionError{Kind: "incident", State: "closed", Action: "resolve", WrongState: true}, []error{itsm.ErrInvalidTransition}},
 		{"transition roles only", &itsm.TransitionError{State: "new", Action: "cancel", RolesRequired: []string{"manager"}}, []error{itsm.ErrInvalidTransition, itsm.ErrForbidden}},
@@ -103,4 +104,17 @@ func TestValidationErrorErr(t *testing.T) {
 	require.NoError(t, nilV.Err())
 	v.Add("x", "bad %d", 1)
 	require.ErrorIs(t, v.Err(), itsm.ErrValidation)
+}
+
+func TestLimitError(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("store: %w", &itsm.LimitError{Subject: "journal entries", Field: "[1].text", Limit: 65536, Size: 70000, Unit: "bytes"})
+	require.EqualError(t, err, "store: itsm: journal entries [1].text is 70000 bytes, over the limit of 65536 bytes")
+	var le *itsm.LimitError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, "[1].text", le.Field)
+	var ve *itsm.ValidationError
+	require.False(t, errors.As(err, &ve), "a LimitError is not a ValidationError")
+	require.EqualError(t, &itsm.LimitError{Field: "journal", Limit: 3, Size: 4, Unit: "entries"},
+		"itsm: input journal is 4 entries, over the limit of 3 entries")
 }

@@ -102,6 +102,13 @@ func (c Cursor) String() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
+// The Unix seconds of the first and the last second of the years 1 to
+// 9999 (UTC), the instants a cursor carries.
+const (
+	minUnix = -62135596800 // 0001-01-01T00:00:00Z
+	maxUnix = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // ParseCursor decodes a cursor made by Cursor.String, with At in UTC.
 // Anything else (not base64, another version, missing parts, an invalid
 // order, nanoseconds outside 0..999999999, an instant outside the years 1
@@ -123,6 +130,11 @@ func ParseCursor(s string) (Cursor, error) {
 	sec, err2 := strconv.ParseInt(parts[2], 10, 64)
 	nsec, err3 := strconv.Atoi(parts[3])
 	if err1 != nil || err2 != nil || err3 != nil || o < 0 || o > int(ByClosed) || nsec < 0 || nsec > 999_999_999 {
+		return bad()
+	}
+	// The seconds are checked before time.Unix sees them: far outside
+	// the range, the year of the instant it makes is not to be trusted.
+	if sec < minUnix || sec > maxUnix {
 		return bad()
 	}
 	at := time.Unix(sec, int64(nsec)).UTC()

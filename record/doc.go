@@ -24,6 +24,17 @@
 // kind's own fields as JSON). The JSON document of the whole record is
 // canonical; the columns are derived from it when the record is written.
 //
+// # Limits
+//
+// Each kind bounds the size of its records with Limits in its SchemaDef:
+// title, description and body in bytes, the text of each journal entry,
+// the number of journal entries per record and the events per SLA timer
+// cycle. Zero fields take defaults that leave room for anything the large
+// ITSM tools accept (DefaultLimits). Stores enforce them on every write,
+// whoever calls, counting a journal inside the write transaction, and
+// refuse what goes over with an *itsm.LimitError (itsm.ErrTooLarge and
+// itsm.ErrValidation) before anything else is checked or written.
+//
 // # Links
 //
 // Links are typed and directed (From → To) and readable from both ends.

@@ -183,3 +183,25 @@ func ExampleCursor() {
 	// c2 opened 2050; c3 opened 2250; next page: true
 	// c4 opened 2450; next page: false
 }
+
+func ExampleLimits() {
+	// A kind whose journals hold at most three entries of 80 bytes; the
+	// other limits keep their defaults.
+	def := changeSchema().Def()
+	def.Limits = record.Limits{JournalEntry: 80, JournalEntries: 3}
+	s := record.MustNewSchema(def)
+	fmt.Println(s.Limits().Title, s.Limits().JournalEntry, s.Limits().JournalEntries)
+
+	note := record.Entry{Kind: record.WorkNote, Author: "cab", At: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Text: "Approved."}
+	fmt.Println(s.Limits().CheckEntries(2, []record.Entry{note}))
+
+	err := s.Limits().CheckEntries(3, []record.Entry{note})
+	var le *itsm.LimitError
+	fmt.Println(errors.Is(err, itsm.ErrTooLarge), errors.Is(err, itsm.ErrValidation), errors.As(err, &le) && le.Field == "journal")
+	fmt.Println(err)
+	// Output:
+	// 1024 80 3
+	// <nil>
+	// true true true
+	// itsm: record journal is 4 entries, over the limit of 3 entries
+}

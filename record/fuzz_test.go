@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -40,6 +41,112 @@ func FuzzParseCursor(f *testing.F) {
 		}
 		if again != c {
 			t.Fatalf("cursor %+v came back as %+v", c, again)
+		}
+	})
+}
+
+// fuzzZones are the named zones FuzzCursorInstants puts instants in,
+// with odd offsets (Kolkata's half hour, Chatham's 12:45, Lord Howe's
+// half-hour daylight saving time, the local mean times of old dates).
+var fuzzZones = []*time.Location{time.UTC, time.Local, berlin, mustLoad("America/New_York"), mustLoad("Asia/Kolkata"),
+	mustLoad("Pacific/Chatham"), mustLoad("Australia/Lord_Howe"), mustLoad("Pacific/Kiritimati"), mustLoad("America/St_Johns")}
+
+// fuzzInstant maps fuzzed numbers to an instant: sec (taken modulo a span
+// from two days before the year 1 to two days after the year 9999, UTC,
+// unless raw) and nsec (modulo a second) in the zone zone picks, a fixed
+// zone of offset seconds (within ±26 hours) once the named ones are used
+// up. It reports whether the instant lies in the years 1 to 9999 in UTC.
+func fuzzInstant(sec int64, nsec uint32, zone uint8, offset int32, raw bool) (time.Time, bool) {
+	const margin = 2 * 86400
+	if !raw {
+		lo, span := int64(minUnix-margin), int64(maxUnix-minUnix+1+2*margin)
+		sec = lo + (sec%span+span)%span
+	}
+	loc := time.FixedZone("fuzz", int(offset%(26*3600)))
+	if int(zone) < len(fuzzZones) {
+		loc = fuzzZones[zone]
+	}
+	return time.Unix(sec, int64(nsec%1_000_000_000)).In(loc), sec >= minUnix && sec <= maxUnix
+}
+
+// FuzzCursorInstants builds cursors from instants across the whole range
+// a cursor carries (years 1 to 9999, any nanosecond, any zone) and just
+// outside it: those inside come back from their text as the same
+// position, in UTC, and order records as they did; those outside, and
+// cursors without an ID, are refused.
+func FuzzCursorInstants(f *testing.F) {
+	type seed struct {
+		sec  int64
+		nsec uint32
+		id   string
+	}
+	edges := []seed{{minUnix, 0, "a"}, {minUnix, 1, "b"}, {minUnix - 1, 999_999_999, "a"}, {maxUnix, 999_999_999, "z"},
+		{maxUnix + 1, 0, "z"}, {0, 0, "epoch"}, {-1, 999_999_999, "before"}, {1e10, 123456789, "INC:0001"},
+		{math.MaxInt64, 0, "x"}, {math.MinInt64, 999_999_999, "x"}, {-62135596801 + 86400, 5, ""}}
+	for i, a := range edges {
+		b := edges[(i+1)%len(edges)]
+		f.Add(a.sec, a.nsec, uint8(i), int32(i*3600+1800), uint8(i%3), i%4 == 0, a.id, b.sec, b.nsec, b.id)
+		f.Add(a.sec, a.nsec, uint8(200), int32(-14*3600), uint8(4), true, a.id, a.sec, a.nsec, a.id+"a")
+	}
+	f.Fuzz(func(t *testing.T, sec int64, nsec uint32, zone uint8, offset int32, order uint8, raw bool, id string,
+		sec2 int64, nsec2 uint32, id2 string) {
+		at, valid := fuzzInstant(sec, nsec, zone, offset, raw)
+		o := Order(order % 4) // 3 is not an order
+		c := Cursor{Order: o, At: at, ID: id}
+		back, err := ParseCursor(c.String())
+		if !valid || id == "" || !o.Valid() {
+			if err == nil {
+				t.Fatalf("cursor %+v (valid %v) parsed as %+v", c, valid, back)
+			}
+			if got := fieldsOf(t, err); len(got) != 1 || got[0] != "after" {
+				t.Fatalf("error %v is not for after", err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("cursor %+v at %s does not parse: %v", c, at.UTC().Format(time.RFC3339Nano), err)
+		}
+		if !back.At.Equal(at) || back.At.Location() != time.UTC || back.ID != id || back.Order != o {
+			t.Fatalf("cursor %+v came back as %+v", c, back)
+		}
+		if back.String() != c.String() {
+			t.Fatalf("cursor %+v re-encodes as %q, not %q", c, back.String(), c.String())
+		}
+
+		// A record at the second instant comes after the cursor exactly
+		// when its instant is later, or equal and its ID greater; before
+		// and after the round trip alike.
+		at2, _ := fuzzInstant(sec2, nsec2, zone/2, offset/2, false)
+		rec := &Record{Header: Header{ID: id2}}
+		switch o {
+		case ByOpened:
+			rec.OpenedAt = at2
+		case ByResolved:
+			rec.ResolvedAt = at2
+		case ByClosed:
+			rec.ClosedAt = at2
+		}
+		want := !at2.IsZero() && (at2.After(at) || at2.Equal(at) && id2 > id)
+		if got := c.Precedes(rec); got != want {
+			t.Fatalf("cursor %+v precedes %s %s: %v, want %v", c, at2.Format(time.RFC3339Nano), id2, got, want)
+		}
+		if got := back.Precedes(rec); got != want {
+			t.Fatalf("parsed cursor %+v precedes %s %s: %v, want %v", back, at2.Format(time.RFC3339Nano), id2, got, want)
+		}
+		// The cursor on that record orders against this one as the
+		// instants and IDs do.
+		if id2 == "" || at2.IsZero() {
+			return
+		}
+		c2, err := ParseCursor(CursorAt(o, rec).String())
+		if err != nil {
+			return // at2 lies in the margin outside the range
+		}
+		if cmp := c2.At.Compare(back.At); cmp != at2.Compare(at) {
+			t.Fatalf("parsed cursors at %s and %s compare %d", c2.At, back.At, cmp)
+		}
+		if back.Precedes(rec) != (c2.At.After(back.At) || c2.At.Equal(back.At) && c2.ID > back.ID) {
+			t.Fatalf("parsed cursors %+v and %+v disagree on their order", back, c2)
 		}
 	})
 }

@@ -29,8 +29,10 @@ type Entry struct {
 
 // CheckEntries checks journal entries before a store appends them: each
 // has a known kind, an author of 1 to MaxIDLen bytes, a time in the years
-// 1 to 9999 and text that is not blank, within MaxDescriptionLen bytes;
-// text is valid UTF-8 without NUL bytes. It returns one
+// 1 to 9999 and text that is not blank, within MaxTextLimit bytes; text
+// is valid UTF-8 without NUL bytes. The limits of a kind (the length of
+// each text, the number of entries of a journal) are Limits.CheckEntries'
+// to check, which stores run in AppendJournal. It returns one
 // *itsm.ValidationError naming each problem as "[i].field" (kind, author,
 // at, text), or nil.
 func CheckEntries(entries []Entry) error {
@@ -50,7 +52,7 @@ func CheckEntries(entries []Entry) error {
 		}
 		if strings.TrimSpace(e.Text) == "" {
 			v.Add(at+"text", "must not be empty")
-		} else if msg := textProblem(e.Text, MaxDescriptionLen); msg != "" {
+		} else if msg := textProblem(e.Text, MaxTextLimit); msg != "" {
 			v.Add(at+"text", "%s", msg)
 		}
 	}

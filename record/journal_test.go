@@ -12,7 +12,7 @@ func TestCheckEntries(t *testing.T) {
 	t.Parallel()
 	ok := Entry{Kind: Comment, Author: "alice", At: t0, Text: "Rebooted the printer."}
 	require.NoError(t, CheckEntries(nil))
-	require.NoError(t, CheckEntries([]Entry{ok, {Kind: WorkNote, Author: strings.Repeat("a", MaxIDLen), At: t0.In(berlin), Text: strings.Repeat("ü", MaxDescriptionLen/2)}}))
+	require.NoError(t, CheckEntries([]Entry{ok, {Kind: WorkNote, Author: strings.Repeat("a", MaxIDLen), At: t0.In(berlin), Text: strings.Repeat("ü", MaxTextLimit/2)}}))
 
 	tests := []struct {
 		name   string
@@ -33,7 +33,7 @@ func TestCheckEntries(t *testing.T) {
 		{"blank text", func(e *Entry) { e.Text = " \t\n " }, []string{"[0].text"}},
 		{"text not UTF-8", func(e *Entry) { e.Text = "caf\xe9" }, []string{"[0].text"}},
 		{"text with NUL", func(e *Entry) { e.Text = "a\x00b" }, []string{"[0].text"}},
-		{"text too long", func(e *Entry) { e.Text = strings.Repeat("a", MaxDescriptionLen+1) }, []string{"[0].text"}},
+		{"text too long", func(e *Entry) { e.Text = strings.Repeat("a", MaxTextLimit+1) }, []string{"[0].text"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -152,22 +152,18 @@ func ParseDocument(doc []byte) (*Record, error) {
 	return &r, nil
 }
 
-// Limits on what a store keeps.
-const (
-	// MaxIDLen is the longest ID, number, state, actor ID or name, role,
-	// group, service, category or configuration item, in bytes.
-	MaxIDLen = 255
-	// MaxTitleLen is the longest title, in bytes.
-	MaxTitleLen = 1024
-	// MaxDescriptionLen is the longest description or journal text, in bytes.
-	MaxDescriptionLen = 1 << 20
-)
+// MaxIDLen is the longest ID, number, state, actor ID or name, role,
+// group, service, category or configuration item, in bytes. The sizes of
+// titles, descriptions, bodies and journals are limits of their kind (see
+// Limits).
+const MaxIDLen = 255
 
 // CheckKeys checks what any store needs to keep rec, whatever its kind:
 // rec is not nil, has a well-formed kind, an ID and a number, a state
 // with a valid category, an opening instant; all text is valid UTF-8
-// without NUL bytes and within the limits (MaxIDLen, MaxTitleLen,
-// MaxDescriptionLen); a parent names both a well-formed kind and an ID
+// without NUL bytes, keys and names within MaxIDLen bytes, title and
+// description within MaxTextLimit (the limits of rec's kind are its
+// Schema's to check, see Limits.CheckRecord); a parent names both a well-formed kind and an ID
 // and is not rec itself; impact and urgency are not negative and a set
 // priority lies in 1..5; every set instant lies in the years 1 to 9999 in
 // UTC; and a body is valid JSON in UTF-8 that escapes no NUL character
@@ -196,8 +192,8 @@ func CheckKeys(rec *Record) error {
 	}
 	text("id", rec.ID, MaxIDLen, true)
 	text("number", rec.Number, MaxIDLen, true)
-	text("title", rec.Title, MaxTitleLen, false)
-	text("description", rec.Description, MaxDescriptionLen, false)
+	text("title", rec.Title, MaxTextLimit, false)
+	text("description", rec.Description, MaxTextLimit, false)
 	text("state", rec.State, MaxIDLen, true)
 	for _, f := range []struct{ name, val string }{
 		{"requester.id", rec.Requester.ID}, {"requester.name", rec.Requester.Name},
@@ -260,15 +256,22 @@ func CheckKeys(rec *Record) error {
 	return v.Err()
 }
 
-// Check checks rec against the schema: its kind is the schema's, its
-// state is one of the kind's with that state's category, and its
-// attributes are declared and well typed (see CheckAttrs). It reports
-// every problem at once as an *itsm.ValidationError (fields "kind",
-// "state", "state_category", "attrs.<name>"); a nil rec is one too. Call
-// CheckKeys first for the checks that do not depend on the kind.
+// Check checks rec against the schema. First its title, description and
+// body must be within the kind's limits (Limits.CheckRecord with
+// Schema.Limits): otherwise the error is an *itsm.LimitError for the
+// first field over its limit, and nothing else is checked. Then its kind
+// must be the schema's, its state one of the kind's with that state's
+// category, and its attributes declared and well typed (see CheckAttrs);
+// every problem of these is reported at once as an *itsm.ValidationError
+// (fields "kind", "state", "state_category", "attrs.<name>"). A nil rec
+// is an *itsm.ValidationError too. Call CheckKeys first for the checks
+// that do not depend on the kind.
 func (s *Schema) Check(rec *Record) error {
 	if rec == nil {
 		return itsm.NewValidationError(s.def.Kind, "record", "must not be nil")
+	}
+	if err := s.def.Limits.CheckRecord(rec); err != nil {
+		return err
 	}
 	v := &itsm.ValidationError{Subject: s.def.Kind}
 	if rec.Kind != s.def.Kind {

@@ -179,11 +179,13 @@ func TestCheckKeys(t *testing.T) {
 	require.NoError(t, CheckKeys(validTicket()))
 	require.Equal(t, []string{"record"}, fieldsOf(t, CheckKeys(nil)))
 
-	// The limits themselves are accepted.
+	// The limits themselves are accepted: CheckKeys holds title and
+	// description to the ceiling of every kind's limits only.
 	rec := validTicket()
+	ceiling := strings.Repeat("d", MaxTextLimit)
 	rec.ID = strings.Repeat("i", MaxIDLen)
-	rec.Title = strings.Repeat("t", MaxTitleLen)
-	rec.Description = strings.Repeat("d", MaxDescriptionLen)
+	rec.Title = ceiling
+	rec.Description = ceiling
 	rec.OpenedAt = time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC) // the zero time means unset
 	rec.ClosedAt = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC).In(plusOne)
 	rec.Parent = Ref{}
@@ -192,6 +194,7 @@ func TestCheckKeys(t *testing.T) {
 	require.NoError(t, CheckKeys(rec))
 
 	long := strings.Repeat("x", MaxIDLen+1)
+	overCeiling := ceiling + "x"
 	tests := []struct {
 		name   string
 		mutate func(r *Record)
@@ -209,9 +212,9 @@ func TestCheckKeys(t *testing.T) {
 		{"ID with NUL", func(r *Record) { r.ID = "a\x00" }, []string{"id"}},
 		{"ID too long", func(r *Record) { r.ID = long }, []string{"id"}},
 		{"number too long", func(r *Record) { r.Number = long }, []string{"number"}},
-		{"title too long", func(r *Record) { r.Title = strings.Repeat("t", MaxTitleLen+1) }, []string{"title"}},
+		{"title too long", func(r *Record) { r.Title = overCeiling }, []string{"title"}},
 		{"title not UTF-8", func(r *Record) { r.Title = "\xc3" }, []string{"title"}},
-		{"description too long", func(r *Record) { r.Description = strings.Repeat("d", MaxDescriptionLen+1) }, []string{"description"}},
+		{"description too long", func(r *Record) { r.Description = overCeiling }, []string{"description"}},
 		{"description with NUL", func(r *Record) { r.Description = "a\x00b" }, []string{"description"}},
 		{"state too long", func(r *Record) { r.State = long }, []string{"state"}},
 		{"requester ID with NUL", func(r *Record) { r.Requester.ID = "\x00" }, []string{"requester.id"}},

@@ -120,6 +120,10 @@ type SchemaDef struct {
 	States []StateDef `json:"states"`
 	// Attributes lists the custom attributes an application adds.
 	Attributes []Attribute `json:"attributes,omitempty"`
+	// Limits bounds the sizes of the kind's records (title, description,
+	// body, journal, timer cycles); zero fields take their defaults (see
+	// Limits and DefaultLimits).
+	Limits Limits `json:"limits,omitzero"`
 }
 
 // Schema is a validated, immutable SchemaDef: what a store needs to know
@@ -139,8 +143,9 @@ type Schema struct {
 // (malformed or a duplicate), "attributes[i].type" (not a type),
 // "attributes[i].choices" (missing on a choice attribute, or given to
 // another type) and "attributes[i].choices[j]" (empty, not valid text, or
-// a duplicate). The Schema keeps a copy of def, so later changes to def's
-// slices do not affect it.
+// a duplicate), and "limits.<name>" (negative or above its ceiling, see
+// Limits.Validate). The Schema keeps a copy of def, so later changes to
+// def's slices do not affect it.
 func NewSchema(def SchemaDef) (*Schema, error) {
 	v := &itsm.ValidationError{Subject: "record schema " + def.Kind}
 	if !validName(def.Kind) {
@@ -198,6 +203,7 @@ func NewSchema(def SchemaDef) (*Schema, error) {
 			}
 		}
 	}
+	def.Limits.validate(v, "limits.")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -232,6 +238,9 @@ func (s *Schema) Prefix() string { return s.def.Prefix }
 
 // Def returns a copy of the definition the schema was built from.
 func (s *Schema) Def() SchemaDef { return cloneDef(s.def) }
+
+// Limits returns the kind's limits with every default filled in.
+func (s *Schema) Limits() Limits { return s.def.Limits.WithDefaults() }
 
 // States returns a copy of the kind's states in definition order.
 func (s *Schema) States() []StateDef { return slices.Clone(s.def.States) }

@@ -245,9 +245,17 @@ func (r *Registry) Schemas() []*Schema {
 	return out
 }
 
-// CheckRecord runs CheckKeys and then the Check of rec's declared schema;
-// an undeclared kind is an *itsm.ValidationError for field "kind".
+// CheckRecord checks rec against the limits of its declared kind
+// (Limits.CheckRecord, an *itsm.LimitError), then runs CheckKeys and the
+// Check of the kind's schema; an undeclared kind is an
+// *itsm.ValidationError for field "kind". The limits come first, so that
+// an oversize record is refused before its text is scanned.
 func (r *Registry) CheckRecord(rec *Record) error {
+	if rec != nil {
+		if err := r.Limits(rec.Kind).CheckRecord(rec); err != nil {
+			return err
+		}
+	}
 	if err := CheckKeys(rec); err != nil {
 		return err
 	}
@@ -256,6 +264,38 @@ func (r *Registry) CheckRecord(rec *Record) error {
 		return err
 	}
 	return s.Check(rec)
+}
+
+// Limits returns the limits of kind (Schema.Limits), or DefaultLimits
+// when kind is not declared.
+func (r *Registry) Limits(kind string) Limits {
+	r.mu.RLock()
+	s := r.schemas[kind]
+	r.mu.RUnlock()
+	if s == nil {
+		return DefaultLimits()
+	}
+	return s.Limits()
+}
+
+// CheckEntries runs Limits.CheckEntries with the limits of kind (see
+// Limits): entries about to be appended to a journal of a record of kind
+// that holds stored entries already.
+func (r *Registry) CheckEntries(kind string, stored int, entries []Entry) error {
+	return r.Limits(kind).CheckEntries(stored, entries)
+}
+
+// CheckTimerRecords checks each timer's cycles against the limits of its
+// record's kind (Limits.CheckTimerRecords: an *itsm.LimitError for the
+// first timer over, field "[i].timer.events") and then runs
+// CheckTimerRecords on them all.
+func (r *Registry) CheckTimerRecords(timers []TimerRecord) error {
+	for i, t := range timers {
+		if err := r.Limits(t.Record.Kind).checkCycles(i, t); err != nil {
+			return err
+		}
+	}
+	return CheckTimerRecords(timers)
 }
 
 // CheckQuery runs the CheckQuery of q's declared kind; an undeclared kind

@@ -97,12 +97,15 @@ func (r TimerRecord) Summary() TimerSummary {
 // CheckTimerRecords checks what a store needs to keep timers: each has a
 // record with a well-formed kind and an ID, an ID (IDs are 1 to MaxIDLen
 // bytes of valid UTF-8 without NUL bytes) and a Timer whose policy name
-// and events' reasons are valid UTF-8 without NUL bytes, and whose events
+// (at most MaxIDLen bytes) and events' reasons (at most MaxTextLen bytes)
+// are valid UTF-8 without NUL bytes, and whose events
 // and derived instants (at risk, breach, next wake-up) lie in the years 1
 // to 9999 (UTC), the instants every store keeps. It does not check that
 // the derived fields match the Timer. It returns one *itsm.ValidationError
-// naming each problem as "[i].field", or nil. Adapters call it in
-// PutTimers before writing anything.
+// naming each problem as "[i].field", or nil. The number of events per
+// cycle is a limit of the record's kind, which Limits.CheckTimerRecords
+// checks before it runs this; adapters call that (through
+// Registry.CheckTimerRecords) in PutTimers before writing anything.
 func CheckTimerRecords(timers []TimerRecord) error {
 	v := &itsm.ValidationError{Subject: "timer records"}
 	for i, r := range timers {
@@ -128,7 +131,7 @@ func CheckTimerRecords(timers []TimerRecord) error {
 			if !ev.At.IsZero() && !validInstant(ev.At) {
 				v.Add(evAt+"at", "lies outside the years 1 to 9999 (UTC)")
 			}
-			if msg := textProblem(ev.Reason, MaxDescriptionLen); msg != "" {
+			if msg := textProblem(ev.Reason, MaxTextLen); msg != "" {
 				v.Add(evAt+"reason", "%s", msg)
 			}
 		}

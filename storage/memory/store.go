@@ -43,8 +43,8 @@ func WithCalendars(src sla.CalendarSource) Option {
 // of goroutines; see the package documentation for its isolation.
 //
 // The embedded Registry holds the declared schemas (see Declare); its
-// Schema, Schemas, CheckRecord and CheckQuery methods are the checks the
-// store applies.
+// Schema, Schemas, Limits, CheckRecord, CheckEntries, CheckTimerRecords
+// and CheckQuery methods are the checks the store applies.
 type Store struct {
 	record.Registry
 

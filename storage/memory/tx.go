@@ -227,20 +227,22 @@ func (v view) put(old, rec *record.Record) {
 }
 
 // AppendJournal appends entries to the journal of the record ref names.
-// A malformed ref or entry is an *itsm.ValidationError, a record that is
-// not stored an *itsm.NotFoundError; then nothing is appended.
+// A malformed ref or entry is an *itsm.ValidationError, entries beyond
+// the limits of the kind (record.Limits.CheckEntries, with the journal's
+// length) an *itsm.LimitError, a record that is not stored an
+// *itsm.NotFoundError; then nothing is appended.
 func (t *tx) AppendJournal(ctx context.Context, ref record.Ref, entries ...record.Entry) error {
 	return t.use(ctx, func(v view) error {
 		if err := record.CheckRef(ref); err != nil {
 			return err
 		}
-		if err := record.CheckEntries(entries); err != nil {
+		n := lastOf(v.t.journal, ref)
+		if err := v.s.CheckEntries(ref.Kind, int(n), entries); err != nil {
 			return err
 		}
 		if _, ok := v.record(ref); !ok {
 			return &itsm.NotFoundError{Kind: ref.Kind, ID: ref.ID}
 		}
-		n := lastOf(v.t.journal, ref)
 		for _, e := range entries {
 			n++
 			e.At = e.At.UTC()
@@ -336,13 +338,15 @@ func (t *tx) LockLinkTypes(ctx context.Context, types ...string) error {
 // PutTimers inserts or replaces timers keyed by Record and ID, keeping
 // each Timer as its JSON encoding and its derived fields as given. A
 // replaced timer keeps its place in the order of Timers. Records that
-// fail record.CheckTimerRecords are an *itsm.ValidationError, a record
+// fail record.CheckTimerRecords are an *itsm.ValidationError, a timer
+// with a cycle longer than its kind allows an *itsm.LimitError
+// (record.Registry.CheckTimerRecords), a record
 // that is not stored an *itsm.NotFoundError, a Timer that fails to encode
 // an error; then nothing of the call is stored. The SLA summary of each
 // record the call touches is refreshed.
 func (t *tx) PutTimers(ctx context.Context, timers ...record.TimerRecord) error {
 	return t.use(ctx, func(v view) error {
-		if err := record.CheckTimerRecords(timers); err != nil {
+		if err := v.s.CheckTimerRecords(timers); err != nil {
 			return err
 		}
 		for _, r := range timers {

@@ -31,6 +31,7 @@ type queries struct {
 	update           string
 	conflictOf       string
 	lockRecord       string
+	journalLen       string
 	appendJournal    string
 	addLinks         string
 	removeLinks      string
@@ -249,6 +250,11 @@ func newQueries(schema string) queries {
 		// writer of journal entries until it ends; it does not block the
 		// foreign key checks of timers.
 		lockRecord: x(`SELECT 1 FROM {s}.records WHERE kind = $1 AND id = $2 FOR NO KEY UPDATE`),
+		// The length of a journal (positions run from 0 without gaps),
+		// read once the record's row is locked: a statement of its own,
+		// so that its snapshot sees what appenders committed while the
+		// lock was awaited.
+		journalLen: x(`SELECT coalesce(max(position) + 1, 0) FROM {s}.record_journal WHERE kind = $1 AND record_id = $2`),
 		// Entries go after the last one; the caller holds the record's
 		// row lock, so no other transaction appends meanwhile.
 		appendJournal: x(`INSERT INTO {s}.record_journal (kind, record_id, position, entry_kind, author, at, text)

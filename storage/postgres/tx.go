@@ -48,6 +48,12 @@ type txn struct {
 	// unsent holds the records Create has queued in pending and not sent
 	// yet, so that PutTimers can write their SLA summary with them.
 	unsent map[record.Ref]*unsentRecord
+	// journalLen holds the length of the journal of records in held
+	// whose length the transaction knows (it created them, or read the
+	// length under the row lock, as Update and AppendJournal do), with the
+	// entries it has appended since: while it holds the row no other
+	// transaction appends.
+	journalLen map[record.Ref]int
 }
 
 // unsentRecord is a record whose INSERT waits in pending, with the SLA
@@ -391,6 +397,10 @@ func (t *txn) Create(ctx context.Context, rec *record.Record) error {
 			t.newHead(ref)
 		}
 		t.hold(ref)
+		if t.journalLen == nil {
+			t.journalLen = make(map[record.Ref]int)
+		}
+		t.journalLen[ref] = 0 // a new record has no journal
 		if t.pending == nil {
 			t.pending = &pgx.Batch{}
 		}
@@ -431,7 +441,7 @@ func (t *txn) Update(ctx context.Context, rec *record.Record) error {
 			seq  *int64
 			hash []byte
 		)
-		err := db.QueryRow(ctx, t.s.q.update, args...).Scan(&v, &seq, &hash)
+		err := t.updateRow(ctx, db, ref, args, &v, &seq, &hash)
 		if err == nil {
 			if seq != nil {
 				h = storageHead{seq: *seq, hash: hash}
@@ -464,20 +474,53 @@ func (t *txn) Update(ctx context.Context, rec *record.Record) error {
 	})
 }
 
+// updateRow runs the update statement with args, scanning its row into
+// dest, and in the same round trip reads the length of ref's journal,
+// which the transaction then knows while it holds the row (see
+// AppendJournal): a statement of its own after the UPDATE, so that its
+// snapshot sees every append committed before the UPDATE got the row's
+// lock. The caller holds mu.
+func (t *txn) updateRow(ctx context.Context, db querier, ref record.Ref, args []any, dest ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(t.s.q.update, args...)
+	b.Queue(t.s.q.journalLen, ref.Kind, ref.ID)
+	br := db.SendBatch(ctx, b)
+	err := br.QueryRow().Scan(dest...)
+	var n int
+	lenErr := br.QueryRow().Scan(&n)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && lenErr == nil {
+		if t.journalLen == nil {
+			t.journalLen = make(map[record.Ref]int)
+		}
+		t.journalLen[ref] = n
+	}
+	return err
+}
+
 // AppendJournal appends entries to the journal of the record ref names,
 // after its last entry. A malformed ref or entry is an
 // *itsm.ValidationError, a record that is not stored an
 // *itsm.NotFoundError; then nothing is appended and the transaction stays
-// usable. The record's row is locked first (FOR NO KEY UPDATE, which the
-// foreign keys of timers do not wait for), so that concurrent appenders
-// take turns; when the transaction holds it already (it created or
-// updated the record), the entries are sent with the next statement or
-// with COMMIT, costing no round trip.
+// usable. Entries beyond the limits of the kind
+// (record.Limits.CheckEntries) are an *itsm.LimitError, and then too.
+//
+// The record's row is locked first (FOR NO KEY UPDATE, which the foreign
+// keys of timers do not wait for), so that concurrent appenders take
+// turns, and the journal's length, which the limit on entries per record
+// needs, is read under the lock, in the same round trip. The transaction
+// then knows the length until it ends, as it does for a record it
+// created or updated (Update reads the length with the UPDATE): appends
+// to such a record are sent with the next statement or with COMMIT,
+// costing no round trip.
 func (t *txn) AppendJournal(ctx context.Context, ref record.Ref, entries ...record.Entry) error {
 	if err := record.CheckRef(ref); err != nil {
 		return err
 	}
-	if err := record.CheckEntries(entries); err != nil {
+	limits := t.s.reg.Limits(ref.Kind)
+	if err := limits.CheckEntries(0, entries); err != nil {
 		return err
 	}
 	if len(entries) == 0 {
@@ -488,16 +531,74 @@ func (t *txn) AppendJournal(ctx context.Context, ref record.Ref, entries ...reco
 	for i, e := range entries {
 		kinds[i], authors[i], ats[i], texts[i] = string(e.Kind), e.Author, micro(e.At), e.Text
 	}
-	queue := func(p *pgx.Batch) { p.Queue(t.s.q.appendJournal, ref.Kind, ref.ID, kinds, authors, ats, texts) }
-	deferred, err := t.deferIf(func() bool { return t.held[ref] }, queue)
-	if err != nil || deferred {
+	// fits, called with mu held, reports whether the journal's length is
+	// known, and refused whether the entries would make it too long.
+	var refused error
+	fits := func() bool {
+		stored, known := t.journalLen[ref]
+		if !t.held[ref] || !known {
+			return false
+		}
+		refused = limits.CheckJournalLen(stored, n)
+		return refused == nil
+	}
+	queue := func(p *pgx.Batch) {
+		p.Queue(t.s.q.appendJournal, ref.Kind, ref.ID, kinds, authors, ats, texts)
+		t.journalLen[ref] += n
+	}
+	deferred, err := t.deferIf(fits, queue)
+	switch {
+	case err != nil:
+		return err
+	case refused != nil:
+		return refused
+	case deferred:
+		return nil
+	}
+	if err := t.use(ctx, func(db querier) error { return t.lockJournal(ctx, db, ref) }); err != nil {
 		return err
 	}
-	if err := t.use(ctx, func(db querier) error { return t.lockRecord(ctx, db, ref) }); err != nil {
+	if _, err := t.deferIf(fits, queue); err != nil {
 		return err
 	}
-	_, err = t.deferIf(func() bool { return true }, queue)
-	return err
+	return refused
+}
+
+// lockJournal locks the row of ref for the transaction, unless it holds
+// it, and reads the length of its journal, unless it knows it, in one
+// round trip; a record that is not stored is an *itsm.NotFoundError. The
+// caller holds mu.
+func (t *txn) lockJournal(ctx context.Context, db querier, ref record.Ref) error {
+	if _, known := t.journalLen[ref]; known && t.held[ref] {
+		return nil
+	}
+	b := &pgx.Batch{}
+	held := t.held[ref]
+	if !held {
+		b.Queue(t.s.q.lockRecord, ref.Kind, ref.ID)
+	}
+	b.Queue(t.s.q.journalLen, ref.Kind, ref.ID)
+	br := db.SendBatch(ctx, b)
+	var one, stored int
+	var err error
+	if !held {
+		err = br.QueryRow().Scan(&one)
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&stored)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return mapError(err, ref.Kind, ref.ID)
+	}
+	t.hold(ref)
+	if t.journalLen == nil {
+		t.journalLen = make(map[record.Ref]int)
+	}
+	t.journalLen[ref] = stored
+	return nil
 }
 
 // lockRecord locks the row of ref for the transaction, or returns an
@@ -729,9 +830,11 @@ func (t *txn) RemoveLinks(ctx context.Context, links ...record.Link) error {
 // (sqlrec.RefreshSummary); a replaced timer keeps its place in the order
 // of Timers. Derived instants are kept to the microsecond, NextWakeAt
 // rounded up so that a timer is never due early. Records that fail
-// record.CheckTimerRecords are an *itsm.ValidationError and then nothing
-// is stored. Every timer's record must be stored (committed, or created
-// earlier in the transaction): otherwise nothing of the call is stored,
+// record.CheckTimerRecords are an *itsm.ValidationError, a timer with a
+// cycle longer than its kind allows an *itsm.LimitError
+// (record.Registry.CheckTimerRecords), and then nothing is stored. Every
+// timer's record must be stored (committed, or created earlier in the
+// transaction): otherwise nothing of the call is stored,
 // the transaction stays usable and the error is an *itsm.NotFoundError
 // for the first such record.
 //
@@ -772,7 +875,7 @@ func (t *txn) PutTimers(ctx context.Context, timers ...record.TimerRecord) error
 
 // putTimers saves timers as PutTimers documents, without their crossings.
 func (t *txn) putTimers(ctx context.Context, timers []record.TimerRecord) error {
-	if err := record.CheckTimerRecords(timers); err != nil {
+	if err := t.s.reg.CheckTimerRecords(timers); err != nil {
 		return err
 	}
 	if len(timers) == 0 {

@@ -307,8 +307,11 @@ func (t *tx) Update(ctx context.Context, rec *record.Record) error {
 
 // AppendJournal appends entries to the journal of the stored record ref
 // names, after its last entry. Entries that record.CheckEntries refuses,
-// or a malformed ref, are an *itsm.ValidationError; a record that is not
-// stored is an *itsm.NotFoundError. Nothing of a refused call is kept.
+// or a malformed ref, are an *itsm.ValidationError; entries beyond the
+// limits of the kind (record.Limits.CheckEntries, with the journal's
+// length, which the query for the next position gives) an
+// *itsm.LimitError; a record that is not stored is an
+// *itsm.NotFoundError. Nothing of a refused call is kept.
 func (t *tx) AppendJournal(ctx context.Context, ref record.Ref, entries ...record.Entry) error {
 	if err := t.check(ctx); err != nil {
 		return err
@@ -316,13 +319,14 @@ func (t *tx) AppendJournal(ctx context.Context, ref record.Ref, entries ...recor
 	if err := record.CheckRef(ref); err != nil {
 		return err
 	}
-	if err := record.CheckEntries(entries); err != nil {
-		return err
-	}
 	var exists bool
 	var next int64
 	if err := t.q.QueryRowContext(ctx, sqlJournalNext, ref.Kind, ref.ID).Scan(&exists, &next); err != nil {
 		return fmt.Errorf("sqlite: append journal of %s: %w", ref, mapErr(err))
+	}
+	// Positions run from 0 without gaps, so the next one is the length.
+	if err := t.reg.CheckEntries(ref.Kind, int(next), entries); err != nil {
+		return err
 	}
 	if !exists {
 		return &itsm.NotFoundError{Kind: ref.Kind, ID: ref.ID}
@@ -435,8 +439,10 @@ const unknownRecord = "sla timer of an unknown record"
 // maxTimersPerPut in one statement, and then brings the SLA summary
 // columns of each record touched up to date (sqlrec.RefreshSummary). A
 // replaced timer keeps its place in the order of Timers. Timers that
-// record.CheckTimerRecords refuses are an *itsm.ValidationError; a timer
-// of a record that is not stored is an *itsm.NotFoundError for the first
+// record.CheckTimerRecords refuses are an *itsm.ValidationError, a timer
+// with a cycle longer than its kind allows an *itsm.LimitError
+// (record.Registry.CheckTimerRecords); a timer of a record that is not
+// stored is an *itsm.NotFoundError for the first
 // such record. Nothing of a refused call is stored.
 //
 // Each timer's crossings that storage.WrittenCrossings reports (those
@@ -450,7 +456,7 @@ func (t *tx) PutTimers(ctx context.Context, timers ...record.TimerRecord) error 
 	if err := t.check(ctx); err != nil {
 		return err
 	}
-	if err := record.CheckTimerRecords(timers); err != nil {
+	if err := t.reg.CheckTimerRecords(timers); err != nil {
 		return err
 	}
 	if len(timers) == 0 {

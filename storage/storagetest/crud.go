@@ -204,7 +204,6 @@ func keyCases(e *env) []editCase {
 		{"NoState", func(r *record.Record) { r.State = "" }},
 		{"NoStateCategory", func(r *record.Record) { r.StateCategory = 0 }},
 		{"TitleNotUTF8", func(r *record.Record) { r.Title = "bad \xff title" }},
-		{"TitleTooLong", func(r *record.Record) { r.Title = strings.Repeat("x", record.MaxTitleLen+1) }},
 		{"DescriptionNUL", func(r *record.Record) { r.Description = "nul \x00 byte" }},
 		{"AssigneeTooLong", func(r *record.Record) { r.Assignee = long }},
 		{"EmptyConfigItem", func(r *record.Record) { r.ConfigItems = []string{"mx-01", ""} }},
@@ -298,7 +297,7 @@ var getChecks = []check{
 		rec := e.full(1)
 		rec.ID = strings.Repeat("é", record.MaxIDLen/2) + "x"
 		rec.Number = strings.Repeat("Ω", record.MaxIDLen/2) + "1"
-		rec.Title = strings.Repeat("ü", record.MaxTitleLen/2)
+		rec.Title = strings.Repeat("ü", e.schema.Limits().Title/2)
 		rec.Description = strings.Repeat("Straße 50% a_b\n", 4096)
 		rec.Assignee = strings.Repeat("d", record.MaxIDLen)
 		rec.Requester = itsm.Actor{ID: strings.Repeat("a", record.MaxIDLen), Name: strings.Repeat("n", record.MaxIDLen)}

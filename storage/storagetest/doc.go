@@ -45,8 +45,12 @@
 // versions and optimistic conflicts, duplicate IDs and numbers within a
 // kind (and not across kinds), validation (record.CheckKeys,
 // Schema.Check, undeclared kinds) that writes nothing and leaves the
-// transaction usable, typed errors (*itsm.NotFoundError with its kind
-// and ID, *itsm.ConflictError, *itsm.ValidationError), round trips of
+// transaction usable, the kind's size limits (record.Limits: title,
+// description, body, each journal entry, journal entries per record, also
+// under concurrent appenders, and timer events per cycle, each accepted
+// exactly at its limit and refused one above), typed errors
+// (*itsm.NotFoundError with its kind and ID, *itsm.ConflictError,
+// *itsm.ValidationError, *itsm.LimitError), round trips of
 // every header field, attribute and body, copies, journals, links from
 // both ends, SLA timers and the SLA summary that follows them, audit
 // sequences, the outbox with its cursor and its claim and acknowledge

@@ -83,6 +83,7 @@ func groups() []group {
 		{"Copies", true, copyChecks},
 		{"List", true, listChecks()},
 		{"Journal", true, journalChecks},
+		{"Limits", true, limitChecks},
 		{"Links", true, linkChecks},
 		{"Timers", true, timerChecks},
 		{"Events", true, eventChecks},
