@@ -250,31 +250,7 @@ func TestFaultTerminateLoop(t *testing.T) {
 		c.MaxConns = 4
 		c.ConnConfig.RuntimeParams["application_name"] = app
 	}))
-	killer := connect(t)
-	var (
-		done   = make(chan struct{})
-		killed atomic.Int64
-		wg     sync.WaitGroup
-	)
-	wg.Go(func() {
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			var n int64
-			// One of the store's server processes at a time, so that
-			// Opens both succeed and fail.
-			if err := killer.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM
-				(SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY random() LIMIT 1) p`, app).Scan(&n); err != nil {
-				t.Error(err)
-				return
-			}
-			killed.Add(n)
-			time.Sleep(time.Duration(2000+rand.IntN(8000)) * time.Microsecond)
-		}
-	})
+	stop := terminateEvery(t, app, func() time.Duration { return time.Duration(2000+rand.IntN(8000)) * time.Microsecond })
 	const writers, each = 4, 60
 	type outcome struct {
 		ref record.Ref
@@ -300,8 +276,7 @@ func TestFaultTerminateLoop(t *testing.T) {
 		})
 	}
 	ww.Wait()
-	close(done)
-	wg.Wait()
+	killed := stop()
 
 	// Check through a pool of its own: the store's may still hold a
 	// connection the loop terminated last.
@@ -327,8 +302,44 @@ func TestFaultTerminateLoop(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d server processes terminated; %d Opens acknowledged, %d retryable, %d of unknown outcome", killed.Load(), acked, refused, unknown)
-	require.Positive(t, killed.Load(), "the loop terminated server processes")
+	t.Logf("%d server processes terminated; %d Opens acknowledged, %d retryable, %d of unknown outcome", killed, acked, refused, unknown)
+	require.Positive(t, killed, "the loop terminated server processes")
 	require.Positive(t, acked)
 	require.NoError(t, check.VerifyAuditTrail(ctx))
+}
+
+// terminateEvery terminates one server process of the application named
+// app at a time, chosen at random, pausing for pause() after each, until
+// the returned stop is called; stop returns how many it terminated.
+func terminateEvery(t *testing.T, app string, pause func() time.Duration) (stop func() int64) {
+	t.Helper()
+	killer := connect(t)
+	var (
+		done   = make(chan struct{})
+		killed atomic.Int64
+		wg     sync.WaitGroup
+	)
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			var n int64
+			// One process at a time, so that writes both succeed and fail.
+			if err := killer.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM
+				(SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY random() LIMIT 1) p`, app).Scan(&n); err != nil {
+				t.Error(err)
+				return
+			}
+			killed.Add(n)
+			time.Sleep(pause())
+		}
+	})
+	return func() int64 {
+		close(done)
+		wg.Wait()
+		return killed.Load()
+	}
 }

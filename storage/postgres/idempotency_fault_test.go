@@ -119,32 +119,10 @@ func TestFaultTerminateLoopWithKeys(t *testing.T) {
 	}))
 	svc, err := incident.NewService(ctx, s, incident.Config{})
 	require.NoError(t, err)
-	killer := connect(t)
-	var (
-		done   = make(chan struct{})
-		killed atomic.Int64
-		wg     sync.WaitGroup
-	)
-	wg.Go(func() {
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			var n int64
-			if err := killer.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM
-				(SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY random() LIMIT 1) p`, app).Scan(&n); err != nil {
-				t.Error(err)
-				return
-			}
-			killed.Add(n)
-			// An Open through the service takes several round trips,
-			// and a terminated connection a new one: pause long enough
-			// for most Opens to get through.
-			time.Sleep(time.Duration(10+rand.IntN(30)) * time.Millisecond)
-		}
-	})
+	// An Open through the service takes several round trips, and a
+	// terminated connection a new one: pause long enough for most Opens
+	// to get through.
+	stop := terminateEvery(t, app, func() time.Duration { return time.Duration(10+rand.IntN(30)) * time.Millisecond })
 	const writers, each = 4, 40
 	var (
 		mu       sync.Mutex
@@ -173,8 +151,7 @@ func TestFaultTerminateLoopWithKeys(t *testing.T) {
 		})
 	}
 	ww.Wait()
-	close(done)
-	wg.Wait()
+	killed := stop()
 
 	check, err := postgres.Open(ctx, testURL(t), postgres.WithSchema(s.Schema()))
 	require.NoError(t, err)
@@ -193,8 +170,8 @@ func TestFaultTerminateLoopWithKeys(t *testing.T) {
 		require.True(t, storage.IsRetryable(err) || errors.Is(err, storage.ErrUnknownOutcome), "%v", err)
 	}
 	t.Logf("%d server processes terminated; %d Opens in %d attempts: %d returned, %d gave up; %d stored",
-		killed.Load(), writers*each, attempts.Load(), len(returned), len(failed), len(got))
-	require.Positive(t, killed.Load())
+		killed, writers*each, attempts.Load(), len(returned), len(failed), len(got))
+	require.Positive(t, killed)
 	require.Greater(t, attempts.Load(), int64(writers*each), "some attempts failed and were retried")
 	require.NoError(t, check.VerifyAuditTrail(ctx))
 }
