@@ -1,0 +1,135 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/itsmkit/itsmkit/itsm"
+)
+
+// eventDataVersion is the first byte of EventData, so that the layout can
+// change without old leaves becoming ambiguous.
+const eventDataVersion = 1
+
+// EventData returns the canonical bytes of ev that its leaf in the
+// transparency log hashes: a version byte, then every field of ev
+// (Sequence included, the time as AuditTime keeps it) in a fixed,
+// length-prefixed binary layout, so that two events differing in any field
+// have different bytes. It is EventHash's layout without the previous
+// hash: a leaf stands for one event alone.
+func EventData(ev itsm.Event) []byte {
+	var b bytes.Buffer
+	b.WriteByte(eventDataVersion)
+	var n [8]byte
+	field := func(s string) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		b.Write(n[:])
+		b.WriteString(s)
+	}
+	num := func(v int64) {
+		binary.BigEndian.PutUint64(n[:], uint64(v))
+		b.Write(n[:])
+	}
+	field(ev.Kind)
+	field(ev.RecordID)
+	num(ev.Sequence)
+	field(ev.Actor.ID)
+	field(ev.Actor.Name)
+	num(int64(len(ev.Actor.Roles)))
+	for _, r := range ev.Actor.Roles {
+		field(string(r))
+	}
+	num(AuditTime(ev.At).UnixMicro())
+	field(ev.Action)
+	field(ev.From)
+	field(ev.To)
+	num(int64(len(ev.Changes)))
+	for _, c := range ev.Changes {
+		field(c.Field)
+		field(c.Old)
+		field(c.New)
+	}
+	field(ev.Reason)
+	return b.Bytes()
+}
+
+// LeafHash returns the transparency-log leaf hash of ev:
+// tlog.RecordHash(EventData(ev)).
+func LeafHash(ev itsm.Event) tlog.Hash { return tlog.RecordHash(EventData(ev)) }
+
+// EntryHashes returns the tree hashes that appending the log entry at
+// index n, whose leaf hash is leaf, adds to the log
+// (tlog.StoredHashesForRecordHash), concatenated with the leaf hash first:
+// the form in which adapters keep them, one value per entry. r reads the
+// hashes of the earlier entries (see EntryHashReader); its error is
+// returned as it is.
+func EntryHashes(n int64, leaf tlog.Hash, r tlog.HashReader) ([]byte, error) {
+	hs, err := tlog.StoredHashesForRecordHash(n, leaf, r)
+	if err != nil {
+		return nil, err
+	}
+	return joinHashes(hs), nil
+}
+
+func joinHashes(hs []tlog.Hash) []byte {
+	out := make([]byte, 0, len(hs)*tlog.HashSize)
+	for _, h := range hs {
+		out = append(out, h[:]...)
+	}
+	return out
+}
+
+// EntryOf returns where the stored hash with tlog index i is kept: the
+// log index of the entry whose EntryHashes hold it, and its position among
+// them (0 for the leaf hash). Negative indexes give -1, -1.
+func EntryOf(i int64) (entry int64, pos int) {
+	if i < 0 {
+		return -1, -1
+	}
+	level, k := tlog.SplitStoredHashIndex(i)
+	// The node (level, k) covers leaves k<<level up to (k+1)<<level - 1;
+	// the last of them adds it, at position level.
+	return (k+1)<<level - 1, level
+}
+
+// EntryHashReader returns a tlog.HashReader over entries kept as
+// EntryHashes: read is given the distinct log indexes of the entries
+// holding the hashes asked for and returns the EntryHashes of each. An
+// entry that read leaves out, or whose hashes are too short, is a
+// *TamperError (CheckLog) naming it.
+func EntryHashReader(read func(entries []int64) (map[int64][]byte, error)) tlog.HashReader {
+	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		var entries []int64
+		seen := make(map[int64]bool, len(indexes))
+		for _, i := range indexes {
+			e, _ := EntryOf(i)
+			if e < 0 {
+				return nil, fmt.Errorf("storage: stored hash index %d is negative", i)
+			}
+			if !seen[e] {
+				seen[e] = true
+				entries = append(entries, e)
+			}
+		}
+		got, err := read(entries)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]tlog.Hash, len(indexes))
+		for j, i := range indexes {
+			e, pos := EntryOf(i)
+			hs, ok := got[e]
+			if !ok {
+				return nil, &TamperError{Check: CheckLog, Index: e, Problem: fmt.Sprintf("log entry %d is missing", e)}
+			}
+			if len(hs) < (pos+1)*tlog.HashSize {
+				return nil, &TamperError{Check: CheckLog, Index: e, Problem: fmt.Sprintf("log entry %d holds %d bytes of tree hashes, too few", e, len(hs))}
+			}
+			copy(out[j][:], hs[pos*tlog.HashSize:])
+		}
+		return out, nil
+	})
+}
