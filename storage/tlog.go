@@ -133,3 +133,43 @@ func EntryHashReader(read func(entries []int64) (map[int64][]byte, error)) tlog.
 		return out, nil
 	})
 }
+
+// LogBuilder computes the tree hashes of the entries of a log built from
+// empty, one entry after another, keeping a few hashes per level of the
+// tree whatever its size: the way to put many existing events into a new
+// log without reading its hashes back. The zero value is an empty log.
+type LogBuilder struct {
+	f frontier
+	n int64
+}
+
+// Size returns the number of entries appended.
+func (b *LogBuilder) Size() int64 { return b.n }
+
+// Append adds the entry with leaf hash leaf and returns its log index and
+// its EntryHashes.
+func (b *LogBuilder) Append(leaf tlog.Hash) (index int64, hashes []byte) {
+	if b.f == nil {
+		b.f = frontier{}
+	}
+	hs, err := b.f.add(b.n, leaf)
+	if err != nil {
+		// The frontier holds every complete subtree of the tree so far,
+		// which is all that a new entry reads.
+		panic("storage: log builder lost a tree hash: " + err.Error())
+	}
+	b.n++
+	return b.n - 1, joinHashes(hs)
+}
+
+// Tree returns the size and root hash of the log built so far.
+func (b *LogBuilder) Tree() tlog.Tree {
+	if b.f == nil {
+		b.f = frontier{}
+	}
+	h, err := tlog.TreeHash(b.n, b.f)
+	if err != nil {
+		panic("storage: log builder lost a tree hash: " + err.Error())
+	}
+	return tlog.Tree{N: b.n, Hash: h}
+}
