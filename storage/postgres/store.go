@@ -356,6 +356,7 @@ func runTx(ctx context.Context, s *Store, db txBackend, fn func(ctx context.Cont
 	if err := fn(ctx, t); err != nil {
 		return err
 	}
+	t.queueLog()
 	pending := t.end()
 	if err := db.commit(ctx, pending); err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)

@@ -1,0 +1,279 @@
+package sqlite_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/itsmkit/itsmkit/itsm"
+	"github.com/itsmkit/itsmkit/record"
+	"github.com/itsmkit/itsmkit/storage"
+	"github.com/itsmkit/itsmkit/storage/sqlite"
+)
+
+const logOrigin = "itsmkit.test/audit"
+
+// logKeys returns a new signing key and the verifiers of its public key.
+func logKeys(t testing.TB, name string) (note.Signer, note.Verifiers) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	require.NoError(t, err)
+	signer, err := note.NewSigner(skey)
+	require.NoError(t, err)
+	verifier, err := note.NewVerifier(vkey)
+	require.NoError(t, err)
+	return signer, note.VerifierList(verifier)
+}
+
+// logFixture is a store whose log holds six entries, 0 T1, 1 B1, 2 T2,
+// 3 T3, 4 T4 and 5 B2 (T the target record, B a bystander, the digit the
+// sequence), with a signed checkpoint of all six in a file sink.
+type logFixture struct {
+	s                 *sqlite.Store
+	target, bystander *record.Record
+	cp                *storage.Checkpointer
+	latest            *storage.Checkpoint
+}
+
+// start moves rec to in_progress, assigned to bob, with its audit event.
+func start(t testing.TB, s record.Store, ref record.Ref, at time.Time) {
+	t.Helper()
+	require.NoError(t, s.InTx(t.Context(), func(ctx context.Context, tx record.Tx) error {
+		rec, err := tx.Get(ctx, ref)
+		if err != nil {
+			return err
+		}
+		rec.State, rec.StateCategory, rec.Assignee, rec.UpdatedAt = "in_progress", itsm.CategoryActive, "bob", at
+		if err := tx.Update(ctx, rec); err != nil {
+			return err
+		}
+		return tx.AppendEvents(ctx, itsm.Event{Kind: ref.Kind, RecordID: ref.ID, Actor: agent, At: at, Action: "start",
+			From: "new", To: "in_progress", Changes: []itsm.Change{{Field: "assignee", New: "bob"}}})
+	}))
+}
+
+func newLogFixture(t *testing.T) *logFixture {
+	t.Helper()
+	ctx := t.Context()
+	s, _ := openTemp(t)
+	f := &logFixture{s: s}
+	f.target = open(t, s, "Target", testStart)
+	f.bystander = open(t, s, "Bystander", testStart)
+	comment(t, s, f.target.Ref(), "one", testStart.Add(time.Minute))
+	comment(t, s, f.target.Ref(), "two", testStart.Add(2*time.Minute))
+	start(t, s, f.target.Ref(), testStart.Add(3*time.Minute))
+	comment(t, s, f.bystander.Ref(), "unrelated", testStart.Add(time.Hour))
+
+	sink, err := storage.OpenFileSink(filepath.Join(t.TempDir(), "checkpoints"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sink.Close() })
+	signer, verifiers := logKeys(t, "itsm-test")
+	f.cp = &storage.Checkpointer{Log: s, Origin: logOrigin, Signer: signer, Verifiers: verifiers, Sink: sink}
+	_, err = f.cp.Issue(ctx)
+	require.NoError(t, err)
+	f.latest, err = f.cp.Latest(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(6), f.latest.Tree.N)
+
+	report, err := f.cp.Verify(ctx)
+	require.NoError(t, err)
+	require.Empty(t, report.Problems, "the honest log verifies")
+	require.Equal(t, int64(6), report.Size)
+	require.Equal(t, int64(6), report.Covered)
+	return f
+}
+
+// dba runs fn in a write transaction with every audit trigger dropped,
+// as someone with write access to the file could.
+func (f *logFixture) dba(t *testing.T, fn func(ctx context.Context, tx *sql.Tx)) {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := f.s.BeginTx(ctx)
+	require.NoError(t, err)
+	for _, trig := range []string{"audit_events_no_update", "audit_events_no_delete", "audit_events_in_order",
+		"audit_heads_forward_only", "audit_heads_no_delete", "audit_log_no_update", "audit_log_no_delete",
+		"audit_log_in_order", "audit_log_head_forward_only", "audit_log_head_no_delete"} {
+		_, err := tx.ExecContext(ctx, "DROP TRIGGER "+trig)
+		require.NoError(t, err, trig)
+	}
+	fn(ctx, tx)
+	require.NoError(t, tx.Commit())
+}
+
+func mustExec(t *testing.T, ctx context.Context, tx *sql.Tx, query string, args ...any) {
+	t.Helper()
+	res, err := tx.ExecContext(ctx, query, args...)
+	require.NoError(t, err, query)
+	n, err := res.RowsAffected()
+	require.NoError(t, err)
+	require.Positive(t, n, query)
+}
+
+// logged returns the stored events in log order.
+func (f *logFixture) logged(t *testing.T, ctx context.Context, tx *sql.Tx) []itsm.Event {
+	t.Helper()
+	hist := map[string][]itsm.Event{}
+	for _, rec := range []*record.Record{f.target, f.bystander} {
+		evs, err := f.s.Join(tx).History(ctx, rec.Ref())
+		require.NoError(t, err)
+		hist[rec.ID] = evs
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT record_id, sequence FROM audit_log ORDER BY log_index")
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []itsm.Event
+	for rows.Next() {
+		var id string
+		var seq int64
+		require.NoError(t, rows.Scan(&id, &seq))
+		out = append(out, hist[id][seq-1])
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// rechain stores the per-record chain hashes and head of rec recomputed
+// from its events as they are now.
+func rechain(t *testing.T, ctx context.Context, s *sqlite.Store, tx *sql.Tx, ref record.Ref) {
+	t.Helper()
+	evs, err := s.Join(tx).History(ctx, ref)
+	require.NoError(t, err)
+	var prev []byte
+	for _, ev := range evs {
+		h := storage.EventHash(prev, ev)
+		var p any
+		if prev != nil {
+			p = prev
+		}
+		mustExec(t, ctx, tx, "UPDATE audit_events SET prev_hash = ?, hash = ? WHERE kind = ? AND record_id = ? AND sequence = ?",
+			p, h, ev.Kind, ev.RecordID, ev.Sequence)
+		prev = h
+	}
+	mustExec(t, ctx, tx, "UPDATE audit_heads SET last_sequence = ?, last_hash = ? WHERE kind = ? AND record_id = ?",
+		len(evs), prev, ref.Kind, ref.ID)
+}
+
+// TestAuditLogDetectsTampering plays someone with write access to the
+// database file who drops the audit triggers and changes the log: each
+// tampering is found, by the checks named, at the records named.
+func TestAuditLogDetectsTampering(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		checks []storage.Check
+		broken []string // the records named, "T" the target, "B" the bystander
+		// refused tells that the stored tree changed, so that the
+		// checkpointer refuses to sign over it.
+		refused bool
+	}
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx)
+		want   want
+	}{
+		{"EditEvent", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			mustExec(t, ctx, tx, "UPDATE audit_events SET reason = 'covered up' WHERE record_id = ? AND sequence = 2", f.target.ID)
+		}, want{[]storage.Check{storage.CheckChain, storage.CheckLeaf, storage.CheckTree}, []string{"T"}, false}},
+		{"DeleteMiddleEvent", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			mustExec(t, ctx, tx, "DELETE FROM audit_events WHERE record_id = ? AND sequence = 3", f.target.ID)
+		}, want{[]storage.Check{storage.CheckChain, storage.CheckLog}, []string{"T"}, false}},
+		{"DeleteMiddleEventAndEntry", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			mustExec(t, ctx, tx, "DELETE FROM audit_events WHERE record_id = ? AND sequence = 3", f.target.ID)
+			mustExec(t, ctx, tx, "DELETE FROM audit_log WHERE log_index = 3")
+		}, want{[]storage.Check{storage.CheckChain, storage.CheckLog, storage.CheckTree}, []string{"T"}, true}},
+		{"DeleteTailRewindHeads", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			var first []byte
+			require.NoError(t, tx.QueryRowContext(ctx, "SELECT hash FROM audit_events WHERE record_id = ? AND sequence = 1", f.bystander.ID).Scan(&first))
+			mustExec(t, ctx, tx, "DELETE FROM audit_events WHERE record_id = ? AND sequence = 2", f.bystander.ID)
+			mustExec(t, ctx, tx, "DELETE FROM audit_log WHERE log_index = 5")
+			mustExec(t, ctx, tx, "UPDATE audit_heads SET last_sequence = 1, last_hash = ? WHERE record_id = ?", first, f.bystander.ID)
+			mustExec(t, ctx, tx, "UPDATE audit_log_head SET size = 5")
+		}, want{[]storage.Check{storage.CheckTree}, nil, true}},
+		{"TruncateRewindHeads", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			mustExec(t, ctx, tx, "DELETE FROM audit_events")
+			mustExec(t, ctx, tx, "DELETE FROM audit_log")
+			mustExec(t, ctx, tx, "DELETE FROM audit_heads")
+			mustExec(t, ctx, tx, "UPDATE audit_log_head SET size = 0")
+		}, want{[]storage.Check{storage.CheckTree}, nil, true}},
+		{"ReorderEvents", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			for _, q := range []string{
+				"UPDATE audit_events SET sequence = 99 WHERE record_id = ? AND sequence = 2",
+				"UPDATE audit_events SET sequence = 2 WHERE record_id = ? AND sequence = 3",
+				"UPDATE audit_events SET sequence = 3 WHERE record_id = ? AND sequence = 99",
+			} {
+				mustExec(t, ctx, tx, q, f.target.ID)
+			}
+		}, want{[]storage.Check{storage.CheckChain, storage.CheckLeaf, storage.CheckTree}, []string{"T"}, false}},
+		{"ReorderLogEntries", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			mustExec(t, ctx, tx, "UPDATE audit_log SET log_index = 99 WHERE log_index = 2")
+			mustExec(t, ctx, tx, "UPDATE audit_log SET log_index = 2 WHERE log_index = 3")
+			mustExec(t, ctx, tx, "UPDATE audit_log SET log_index = 3 WHERE log_index = 99")
+		}, want{[]storage.Check{storage.CheckChain, storage.CheckLog, storage.CheckTree}, []string{"T"}, true}},
+		{"RecomputeChainAndTreeAfterEdit", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			mustExec(t, ctx, tx, "UPDATE audit_events SET reason = 'covered up' WHERE record_id = ? AND sequence = 2", f.target.ID)
+			rechain(t, ctx, f.s, tx, f.target.Ref())
+			var b storage.LogBuilder
+			for _, ev := range f.logged(t, ctx, tx) {
+				n, hashes := b.Append(storage.LeafHash(ev))
+				mustExec(t, ctx, tx, "UPDATE audit_log SET hashes = ? WHERE log_index = ?", hashes, n)
+			}
+		}, want{[]storage.Check{storage.CheckTree}, nil, true}},
+		{"EditRecordRow", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			mustExec(t, ctx, tx, `UPDATE records SET state = 'closed', doc = json_set(doc, '$.state', 'closed') WHERE id = ?`, f.target.ID)
+		}, want{[]storage.Check{storage.CheckRecord}, []string{"T"}, false}},
+		{"EditRecordColumn", func(t *testing.T, f *logFixture, ctx context.Context, tx *sql.Tx) {
+			mustExec(t, ctx, tx, `UPDATE records SET assignee = 'mallory' WHERE id = ?`, f.target.ID)
+		}, want{[]storage.Check{storage.CheckRecord}, []string{"T"}, false}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newLogFixture(t)
+			ctx := t.Context()
+			f.dba(t, func(ctx context.Context, tx *sql.Tx) { tc.tamper(t, f, ctx, tx) })
+
+			report, err := f.cp.Verify(ctx)
+			require.NoError(t, err)
+			require.Equal(t, tc.want.checks, report.Checks(), "%v", report.Err())
+			var broken []string
+			for _, k := range report.Broken() {
+				require.Equal(t, "incident", k.Kind)
+				broken = append(broken, map[string]string{f.target.ID: "T", f.bystander.ID: "B"}[k.ID])
+			}
+			require.Equal(t, tc.want.broken, broken, "%v", report.Err())
+			require.ErrorIs(t, report.Err(), itsm.ErrConflict)
+			var te *storage.TamperError
+			require.ErrorAs(t, report.Err(), &te)
+
+			// What only the checkpoint catches passes without it.
+			bare, err := f.s.VerifyAuditLog(ctx, nil)
+			require.NoError(t, err)
+			if slices.Equal(tc.want.checks, []storage.Check{storage.CheckTree}) {
+				require.Empty(t, bare.Problems)
+			} else {
+				require.NotEmpty(t, bare.Problems)
+			}
+
+			// A new checkpoint is refused over a tree that lost or
+			// rewrote what the latest one covers; over an unchanged tree
+			// it is the latest one again.
+			signed, err := f.cp.Issue(ctx)
+			if tc.want.refused {
+				require.ErrorIs(t, err, itsm.ErrConflict)
+				require.ErrorAs(t, err, &te)
+				require.Contains(t, []storage.Check{storage.CheckLog, storage.CheckTree}, te.Check, te.Error())
+				return
+			}
+			require.NoError(t, err)
+			again, err := storage.OpenCheckpoint(signed, logOrigin, f.cp.Verifiers)
+			require.NoError(t, err)
+			require.Equal(t, f.latest, again)
+		})
+	}
+}
