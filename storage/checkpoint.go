@@ -138,6 +138,13 @@ type AuditLog interface {
 	// of size n contains its tree of size old, from the tree hashes the
 	// log keeps.
 	ProveAuditTree(ctx context.Context, n, old int64) (tlog.TreeProof, error)
+	// VerifyAuditSeals checks the seals (see Seal) of the log entries
+	// from index from up to n (excluded) when the store seals entries:
+	// each must carry the seal of its leaf, except, when from is 0, the
+	// entries before the log's first sealed one (appended before the
+	// store had its key). It returns the first problem as a *TamperError
+	// (CheckSeal); a store without a seal key returns nil.
+	VerifyAuditSeals(ctx context.Context, from, n int64) error
 	// VerifyAuditLog checks the whole log, its audit events and its
 	// records against cp (nil checks all but what only a checkpoint can
 	// tell) and reports every problem found.
@@ -213,7 +220,9 @@ func (c *Checkpointer) check() error {
 // the sink's latest checkpoint: a log that is smaller, or whose tree does
 // not contain the latest checkpoint's (by a tlog consistency proof from
 // the log's tree hashes), is a *TamperError (CheckTree) and nothing is
-// signed, so a log rewound or rewritten is never signed over. When the log
+// signed, so a log rewound or rewritten is never signed over; so is an
+// entry appended since without the store's seal (CheckSeal, see
+// AuditLog.VerifyAuditSeals). When the log
 // has not changed since, the latest checkpoint is returned and the sink
 // is left alone. A missing field of c is an *itsm.ValidationError; a
 // latest checkpoint that does not verify is a *CheckpointError.
@@ -226,6 +235,7 @@ func (c *Checkpointer) Issue(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	var from int64
 	if prev != nil {
 		if err := c.extends(ctx, prev.Tree, tree); err != nil {
 			return nil, err
@@ -233,6 +243,10 @@ func (c *Checkpointer) Issue(ctx context.Context) ([]byte, error) {
 		if tree == prev.Tree {
 			return c.Sink.Latest(ctx)
 		}
+		from = prev.Tree.N
+	}
+	if err := c.Log.VerifyAuditSeals(ctx, from, tree.N); err != nil {
+		return nil, err
 	}
 	signed, err := SignCheckpoint(Checkpoint{Origin: c.Origin, Tree: tree}, c.Signer)
 	if err != nil {

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 
@@ -172,4 +174,97 @@ func (b *LogBuilder) Tree() tlog.Tree {
 		panic("storage: log builder lost a tree hash: " + err.Error())
 	}
 	return tlog.Tree{N: b.n, Hash: h}
+}
+
+// MinSealKeySize is the shortest key Seal accepts from a store's options.
+const MinSealKeySize = 32
+
+// sealTag separates seals from any other use of the key.
+const sealTag = "itsmkit audit log seal v1\x00"
+
+// Seal returns the seal of a log entry with leaf hash leaf under key:
+// HMAC-SHA256 of a fixed tag and the leaf hash. A store given a key seals
+// every entry it appends, so that an entry appended by anyone without the
+// key (straight into the database) is found by CheckSeal even before a
+// checkpoint covers it, and a Checkpointer refuses to sign over it.
+func Seal(key []byte, leaf tlog.Hash) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(sealTag))
+	m.Write(leaf[:])
+	return m.Sum(nil)
+}
+
+// CheckSealKey returns an *itsm.ValidationError for a seal key shorter
+// than MinSealKeySize, and nil otherwise (nil and empty keys included,
+// which seal nothing).
+func CheckSealKey(key []byte) error {
+	if len(key) > 0 && len(key) < MinSealKeySize {
+		return itsm.NewValidationError("audit seal", "key", "must be at least %d bytes, not %d", MinSealKeySize, len(key))
+	}
+	return nil
+}
+
+// SealedEntry is what a SealCheck reads of a log entry.
+type SealedEntry struct {
+	Index  int64
+	Hashes []byte // the entry's EntryHashes, the leaf hash first
+	Seal   []byte // nil for none
+}
+
+// SealCheck checks the seals under a key of the log entries from one
+// index up to another, handed to it one by one in index order, as
+// AuditLog.VerifyAuditSeals documents: each must be there and carry the
+// seal of its leaf, except, when the range starts at 0, the entries
+// before the first sealed one. It keeps nothing per entry.
+type SealCheck struct {
+	key     []byte
+	want, n int64
+	lenient bool
+	err     error
+}
+
+// NewSealCheck returns a check of the entries from index from up to n
+// (excluded) under key; an empty key checks nothing.
+func NewSealCheck(key []byte, from, n int64) *SealCheck {
+	return &SealCheck{key: key, want: from, n: n, lenient: from == 0}
+}
+
+func (c *SealCheck) fail(ch Check, i int64, format string, args ...any) {
+	c.err = &TamperError{Check: ch, Index: i, Problem: fmt.Sprintf(format, args...)}
+}
+
+// Entry checks the next entry and reports whether to go on: false once a
+// problem was found.
+func (c *SealCheck) Entry(e SealedEntry) bool {
+	if c.err != nil || len(c.key) == 0 {
+		return c.err == nil
+	}
+	if e.Index != c.want {
+		c.fail(CheckLog, c.want, "log entry %d is missing", c.want)
+		return false
+	}
+	c.want++
+	if e.Seal == nil {
+		if !c.lenient {
+			c.fail(CheckSeal, e.Index, "log entry %d is not sealed", e.Index)
+		}
+		return c.err == nil
+	}
+	c.lenient = false
+	var leaf tlog.Hash
+	copy(leaf[:], e.Hashes)
+	if len(e.Hashes) < tlog.HashSize || !hmac.Equal(e.Seal, Seal(c.key, leaf)) {
+		c.fail(CheckSeal, e.Index, "log entry %d carries a seal that is not the application's", e.Index)
+	}
+	return c.err == nil
+}
+
+// Err returns the first problem found as a *TamperError (CheckSeal, or
+// CheckLog for a missing entry, including entries missing at the end of
+// the range), or nil.
+func (c *SealCheck) Err() error {
+	if c.err == nil && len(c.key) > 0 && c.want != c.n {
+		c.fail(CheckLog, c.want, "log entry %d is missing", c.want)
+	}
+	return c.err
 }

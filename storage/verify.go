@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"cmp"
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,9 +41,18 @@ const (
 	// field "state") and the last change of the fields "title",
 	// "assignment_group" and "assignee".
 	CheckRecord
+	// CheckSeal checks each entry's seal (see Seal), when verified with
+	// the store's seal key: a sealed entry must carry the seal of its
+	// leaf; an entry the checkpoint does not cover must be sealed (without
+	// a checkpoint: every entry after the first sealed one). Entries the
+	// checkpoint covers may lack a seal: they were appended before the
+	// store had its key, and the checkpoint vouches for them. It finds an
+	// entry appended without the key, before a checkpoint signs over it,
+	// which a Checkpointer refuses to do.
+	CheckSeal
 )
 
-// String returns "chain", "leaf", "log", "tree" or "record".
+// String returns "chain", "leaf", "log", "tree", "record" or "seal".
 func (c Check) String() string {
 	switch c {
 	case CheckChain:
@@ -55,6 +65,8 @@ func (c Check) String() string {
 		return "tree"
 	case CheckRecord:
 		return "record"
+	case CheckSeal:
+		return "seal"
 	}
 	return fmt.Sprintf("Check(%d)", int(c))
 }
@@ -80,6 +92,8 @@ type LogEntry struct {
 	// Hashes are the entry's stored tree hashes (EntryHashes); nil for
 	// an event without an entry.
 	Hashes []byte
+	// Seal is the entry's stored seal (see Seal); nil for none.
+	Seal []byte
 	// Kind, RecordID and Sequence name the event the entry stands for.
 	Kind, RecordID string
 	Sequence       int64
@@ -96,6 +110,8 @@ type LogEntry struct {
 // length of the log. The zero value is not usable; use NewAuditVerifier.
 type AuditVerifier struct {
 	cp       *Checkpoint
+	sealKey  []byte
+	sealed   bool // a sealed entry was seen
 	next     int64 // the index the next entry should have
 	broken   bool  // a gap: the trees cannot be rebuilt any further
 	rooted   bool  // the root at the checkpoint's size was compared
@@ -128,6 +144,10 @@ func (v *AuditVerifier) fail(c Check, k RecordKey, seq, index int64, format stri
 	v.problems = append(v.problems, &TamperError{Check: c, Kind: k.Kind, RecordID: k.ID, Sequence: seq, Index: index,
 		Problem: fmt.Sprintf(format, args...)})
 }
+
+// CheckSeals makes the verifier check seals under key (see CheckSeal);
+// an empty key checks none. Call it before Entry.
+func (v *AuditVerifier) CheckSeals(key []byte) { v.sealKey = bytes.Clone(key) }
 
 // Head gives the audit head stored for a record.
 func (v *AuditVerifier) Head(k RecordKey, h AuditHead) { v.heads[k] = h }
@@ -201,6 +221,19 @@ func (v *AuditVerifier) logged(e LogEntry, k RecordKey) {
 		copy(stored[:], e.Hashes)
 	} else {
 		v.fail(CheckLog, k, e.Sequence, e.Index, "log entry %d holds no leaf hash", e.Index)
+	}
+	if len(v.sealKey) > 0 {
+		switch {
+		case e.Seal != nil:
+			v.sealed = true
+			if !hmac.Equal(e.Seal, Seal(v.sealKey, stored)) {
+				v.fail(CheckSeal, k, e.Sequence, e.Index, "log entry %d carries a seal that is not the application's", e.Index)
+			}
+		case v.cp != nil && e.Index >= v.cp.Tree.N:
+			v.fail(CheckSeal, k, e.Sequence, e.Index, "log entry %d is not sealed, and the checkpoint does not cover it", e.Index)
+		case v.cp == nil && v.sealed:
+			v.fail(CheckSeal, k, e.Sequence, e.Index, "log entry %d is not sealed, and entries before it are", e.Index)
+		}
 	}
 	leaf := stored // an entry whose event is missing counts with its stored leaf
 	if e.Event == nil {

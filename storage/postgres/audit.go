@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -192,6 +193,11 @@ func (t *txn) logEvents(events []itsm.Event) {
 		t.log.ids = append(t.log.ids, e.RecordID)
 		t.log.seqs = append(t.log.seqs, e.Sequence)
 		t.log.leaves = append(t.log.leaves, leaf[:])
+		var seal []byte
+		if len(t.s.sealKey) > 0 {
+			seal = storage.Seal(t.s.sealKey, leaf)
+		}
+		t.log.seals = append(t.log.seals, seal)
 	}
 }
 
@@ -200,6 +206,7 @@ type logEntries struct {
 	kinds, ids []string
 	seqs       []int64
 	leaves     [][]byte
+	seals      [][]byte // nil elements for none
 }
 
 // queueLog queues the transparency-log append of the events the
@@ -215,8 +222,8 @@ func (t *txn) queueLog() {
 	if t.pending == nil {
 		t.pending = &pgx.Batch{}
 	}
-	t.pending.Queue(t.s.q.sql(`SELECT {s}.audit_log_append($1::text[], $2::text[], $3::bigint[], $4::bytea[])`),
-		t.log.kinds, t.log.ids, t.log.seqs, t.log.leaves)
+	t.pending.Queue(t.s.q.sql(`SELECT {s}.audit_log_append($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[])`),
+		t.log.kinds, t.log.ids, t.log.seqs, t.log.leaves, t.log.seals)
 	t.log = logEntries{}
 }
 
@@ -309,6 +316,52 @@ func (s *Store) ProveAuditTree(ctx context.Context, n, old int64) (tlog.TreeProo
 	return proof, err
 }
 
+// WithAuditSeal makes the store seal every log entry it appends with key
+// (storage.Seal), so that an entry appended straight into the database,
+// without the key, is found by verification (storage.CheckSeal) even
+// before a checkpoint covers it, and storage.Checkpointer refuses to sign
+// over it. Keep the key with the application, as the checkpoints' signing
+// key, never in the database; every Store writing to one schema needs the
+// same key. A key shorter than storage.MinSealKeySize makes Open and New
+// fail with an *itsm.ValidationError; nil or empty seals nothing (the
+// default).
+func WithAuditSeal(key []byte) Option {
+	return func(o *options) { o.sealKey = bytes.Clone(key) }
+}
+
+// VerifyAuditSeals checks the seals of the log entries from index from up
+// to n (excluded) under the store's seal key (WithAuditSeal), as
+// storage.AuditLog documents, on one snapshot, streaming them; without a
+// key it returns nil at once. It implements storage.AuditLog.
+func (s *Store) VerifyAuditSeals(ctx context.Context, from, n int64) error {
+	if len(s.sealKey) == 0 {
+		return nil
+	}
+	c := storage.NewSealCheck(s.sealKey, from, n)
+	err := s.readTx(ctx, "verify audit seals", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, s.q.sql(`SELECT log_index, hashes, seal FROM {s}.audit_log
+			WHERE log_index >= $1 AND log_index < $2 ORDER BY log_index`), from, n)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e storage.SealedEntry
+			if err := rows.Scan(&e.Index, &e.Hashes, &e.Seal); err != nil {
+				return err
+			}
+			if !c.Entry(e) {
+				return nil
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	return c.Err()
+}
+
 // verifyEventColumns are eventColumns, prev_hash and hash of the events e
 // of a LEFT JOIN, after a column telling whether there is one.
 const verifyEventColumns = `e.kind IS NOT NULL, coalesce(e.kind, ''), coalesce(e.record_id, ''), coalesce(e.sequence, 0),
@@ -328,6 +381,7 @@ func (s *Store) VerifyAuditLog(ctx context.Context, cp *storage.Checkpoint) (*st
 	var report *storage.AuditReport
 	err := s.readTx(ctx, "verify audit log", func(tx pgx.Tx) error {
 		v := storage.NewAuditVerifier(cp)
+		v.CheckSeals(s.sealKey)
 		rows, err := tx.Query(ctx, s.q.sql(`SELECT kind, record_id, sequence, hash FROM {s}.audit_heads`))
 		if err != nil {
 			return err
@@ -341,13 +395,13 @@ func (s *Store) VerifyAuditLog(ctx context.Context, cp *storage.Checkpoint) (*st
 		if err != nil {
 			return err
 		}
-		if err := s.verifyEntries(ctx, tx, v, `SELECT l.log_index, l.kind, l.record_id, l.sequence, l.hashes, `+verifyEventColumns+`
+		if err := s.verifyEntries(ctx, tx, v, `SELECT l.log_index, l.kind, l.record_id, l.sequence, l.hashes, l.seal, `+verifyEventColumns+`
 			FROM {s}.audit_log l LEFT JOIN {s}.audit_events e
 			  ON e.kind = l.kind AND e.record_id = l.record_id AND e.sequence = l.sequence
 			ORDER BY l.log_index`); err != nil {
 			return err
 		}
-		if err := s.verifyEntries(ctx, tx, v, `SELECT -1::bigint, e.kind, e.record_id, e.sequence, NULL::bytea, `+verifyEventColumns+`
+		if err := s.verifyEntries(ctx, tx, v, `SELECT -1::bigint, e.kind, e.record_id, e.sequence, NULL::bytea, NULL::bytea, `+verifyEventColumns+`
 			FROM {s}.audit_events e WHERE NOT EXISTS (SELECT 1 FROM {s}.audit_log l
 				WHERE l.kind = e.kind AND l.record_id = e.record_id AND l.sequence = e.sequence)
 			ORDER BY e.kind, e.record_id, e.sequence`); err != nil {
@@ -401,7 +455,7 @@ func (s *Store) verifyEntries(ctx context.Context, tx pgx.Tx, v *storage.AuditVe
 			changes []byte
 		)
 		ev := &row.Event
-		if err := rows.Scan(&e.Index, &e.Kind, &e.RecordID, &e.Sequence, &e.Hashes, &has, &ev.Kind, &ev.RecordID, &ev.Sequence,
+		if err := rows.Scan(&e.Index, &e.Kind, &e.RecordID, &e.Sequence, &e.Hashes, &e.Seal, &has, &ev.Kind, &ev.RecordID, &ev.Sequence,
 			&ev.Actor.ID, &ev.Actor.Name, &roles, &ev.At, &ev.Action, &ev.From, &ev.To, &changes, &ev.Reason,
 			&row.PrevHash, &row.Hash); err != nil {
 			return err

@@ -64,10 +64,10 @@ func event(t testing.TB, s record.Store, ref record.Ref, ev itsm.Event, edit fun
 	}))
 }
 
-func newLogFixture(t *testing.T) *logFixture {
+func newLogFixture(t *testing.T, opts ...postgres.Option) *logFixture {
 	t.Helper()
 	ctx := t.Context()
-	s := newStore(t)
+	s := newStore(t, opts...)
 	f := &logFixture{s: s, target: testRecord(1), bystander: testRecord(2)}
 	require.NoError(t, openIn(t, s, f.target))
 	require.NoError(t, openIn(t, s, f.bystander))
@@ -343,4 +343,136 @@ func TestAuditLogConcurrentWriters(t *testing.T) {
 	tree, err := s.AuditTree(ctx)
 	require.NoError(t, err)
 	require.Equal(t, report.Size, tree.N)
+}
+
+// forge appends, as the owner of the tables without the application's
+// keys, a closing event of the target with its chain hash, its log entry
+// with correct tree hashes and the given seal, moves the heads, and closes
+// the record row to match.
+func (f *logFixture) forge(t *testing.T, seal []byte) {
+	f.dba(t, func(ctx context.Context, tx pgx.Tx) {
+		sc := f.s.Schema()
+		var head []byte
+		var seq, size int64
+		require.NoError(t, tx.QueryRow(ctx, "SELECT sequence, hash FROM "+sc+".audit_heads WHERE record_id = $1", f.target.ID).Scan(&seq, &head))
+		require.NoError(t, tx.QueryRow(ctx, "SELECT size FROM "+sc+".audit_log_head").Scan(&size))
+		ev := itsm.Event{Kind: ticketKind, RecordID: f.target.ID, Sequence: seq + 1, Actor: agent, At: t0.Add(2 * time.Hour),
+			Action: "close", From: "open", To: "closed"}
+		f.mustExec(t, ctx, tx, `INSERT INTO {s}.audit_events (kind, record_id, sequence, actor_id, actor_name, actor_roles, at,
+			action, from_state, to_state, changes, reason, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, '{agent}', $6, $7, $8, $9, '[]', '', $10, $11)`,
+			ev.Kind, ev.RecordID, ev.Sequence, agent.ID, agent.Name, ev.At, ev.Action, ev.From, ev.To, head, storage.EventHash(head, ev))
+		f.mustExec(t, ctx, tx, "UPDATE {s}.audit_heads SET sequence = $1, hash = $2 WHERE record_id = $3", ev.Sequence, storage.EventHash(head, ev), f.target.ID)
+		read := storage.EntryHashReader(func(entries []int64) (map[int64][]byte, error) {
+			out := map[int64][]byte{}
+			for _, e := range entries {
+				var hs []byte
+				require.NoError(t, tx.QueryRow(ctx, "SELECT hashes FROM "+sc+".audit_log WHERE log_index = $1", e).Scan(&hs))
+				out[e] = hs
+			}
+			return out, nil
+		})
+		hashes, err := storage.EntryHashes(size, storage.LeafHash(ev), read)
+		require.NoError(t, err)
+		f.mustExec(t, ctx, tx, "INSERT INTO {s}.audit_log (log_index, kind, record_id, sequence, hashes, seal) VALUES ($1, $2, $3, $4, $5, $6)",
+			size, ev.Kind, ev.RecordID, ev.Sequence, hashes, seal)
+		f.mustExec(t, ctx, tx, "UPDATE {s}.audit_log_head SET size = $1", size+1)
+		f.mustExec(t, ctx, tx, `UPDATE {s}.records SET state = 'closed', state_category = 'closed',
+			doc = jsonb_set(jsonb_set(doc, '{state}', '"closed"'), '{state_category}', '"closed"') WHERE id = $1`, f.target.ID)
+	})
+}
+
+// TestAuditLogForgedAppend appends a forged event, consistent in every
+// way a database can check, after the latest checkpoint.
+func TestAuditLogForgedAppend(t *testing.T) {
+	t.Parallel()
+	testURL(t)
+	ctx := t.Context()
+	key := make([]byte, storage.MinSealKeySize)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+
+	t.Run("Sealed", func(t *testing.T) {
+		t.Parallel()
+		f := newLogFixture(t, postgres.WithAuditSeal(key))
+		f.forge(t, nil)
+		report, err := f.cp.Verify(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []storage.Check{storage.CheckSeal}, report.Checks(), "%v", report.Err())
+		require.Equal(t, []storage.RecordKey{{Kind: ticketKind, ID: f.target.ID}}, report.Broken())
+		require.Equal(t, int64(6), report.Problems[0].Index)
+		_, err = f.cp.Issue(ctx)
+		var te *storage.TamperError
+		require.ErrorAs(t, err, &te, "no checkpoint is signed over the forged entry")
+		require.Equal(t, storage.CheckSeal, te.Check)
+		require.Equal(t, int64(6), te.Index)
+	})
+	t.Run("MadeUpSeal", func(t *testing.T) {
+		t.Parallel()
+		f := newLogFixture(t, postgres.WithAuditSeal(key))
+		f.forge(t, make([]byte, 32))
+		report, err := f.cp.Verify(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []storage.Check{storage.CheckSeal}, report.Checks(), "%v", report.Err())
+		_, err = f.cp.Issue(ctx)
+		require.ErrorIs(t, err, itsm.ErrConflict)
+	})
+	t.Run("Unsealed", func(t *testing.T) {
+		// Without a seal key, the forged entry passes every check but
+		// one: the latest checkpoint does not cover it, and only the
+		// application can tell that it appended nothing since.
+		t.Parallel()
+		f := newLogFixture(t)
+		f.forge(t, nil)
+		report, err := f.cp.Verify(ctx)
+		require.NoError(t, err)
+		require.Empty(t, report.Problems)
+		require.Equal(t, int64(7), report.Size)
+		require.Equal(t, int64(6), report.Covered)
+	})
+	t.Run("ForgedCheckpoint", func(t *testing.T) {
+		// Nor can the forger vouch for it with a checkpoint of his own.
+		t.Parallel()
+		f := newLogFixture(t)
+		f.forge(t, nil)
+		tree, err := f.s.AuditTree(ctx)
+		require.NoError(t, err)
+		mallory, _ := logKeys(t, "itsm-test") // the same key name, another key
+		forged, err := storage.SignCheckpoint(storage.Checkpoint{Origin: logOrigin, Tree: tree}, mallory)
+		require.NoError(t, err)
+		_, err = storage.OpenCheckpoint(forged, logOrigin, f.cp.Verifiers)
+		require.ErrorIs(t, err, storage.ErrCheckpoint)
+		var unverified *note.UnverifiedNoteError
+		require.ErrorAs(t, err, &unverified)
+	})
+}
+
+// TestAuditLogSealedStore checks the seals of an honest sealing store,
+// next to a store without the key on the same schema: a store without
+// the key checks no seal, and one with it finds the unsealed entry the
+// other appended after sealed ones.
+func TestAuditLogSealedStore(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	key := make([]byte, storage.MinSealKeySize)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	_, err = postgres.New(nil, postgres.WithAuditSeal(key[:8]))
+	require.ErrorIs(t, err, itsm.ErrValidation)
+
+	f := newLogFixture(t, postgres.WithAuditSeal(key))
+	var sealed int
+	require.NoError(t, f.s.Pool().QueryRow(ctx, "SELECT count(*) FROM "+f.s.Schema()+".audit_log WHERE seal IS NOT NULL").Scan(&sealed))
+	require.Equal(t, 6, sealed)
+	plain, err := postgres.New(f.s.Pool(), postgres.WithSchema(f.s.Schema()))
+	require.NoError(t, err)
+	require.NoError(t, plain.Declare(ctx, ticketSchema()))
+	event(t, plain, f.target.Ref(), itsm.Event{At: t0.Add(4 * time.Hour), Action: "comment"}, nil)
+
+	report, err := plain.VerifyAuditLog(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, report.Problems, "a store without the key checks no seal")
+	report, err = f.s.VerifyAuditLog(ctx, nil)
+	require.NoError(t, err)
+	require.Equal(t, []storage.Check{storage.CheckSeal}, report.Checks())
+	require.Equal(t, int64(6), report.Problems[0].Index)
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -83,7 +84,7 @@ func (r reader) auditChain(ctx context.Context, kind, id string) ([]storage.Audi
 const (
 	sqlLogSize     = "SELECT size FROM audit_log_head WHERE id = 1"
 	sqlSetLogSize  = "UPDATE audit_log_head SET size = ? WHERE id = 1"
-	sqlInsertEntry = "INSERT INTO audit_log (log_index, kind, record_id, sequence, hashes) VALUES (?, ?, ?, ?, ?)"
+	sqlInsertEntry = "INSERT INTO audit_log (log_index, kind, record_id, sequence, hashes, seal) VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 // migrationSteps are Go steps of migrations, run after the migration's SQL
@@ -117,7 +118,7 @@ func buildAuditLog(ctx context.Context, q querier) error {
 		return err
 	}
 	for i, e := range entries {
-		if _, err := q.ExecContext(ctx, sqlInsertEntry, i, e.kind, e.id, e.seq, e.hashes); err != nil {
+		if _, err := q.ExecContext(ctx, sqlInsertEntry, i, e.kind, e.id, e.seq, e.hashes, nil); err != nil {
 			return fmt.Errorf("sqlite: build the audit log: %w", mapErr(err))
 		}
 	}
@@ -125,6 +126,18 @@ func buildAuditLog(ctx context.Context, q querier) error {
 		return fmt.Errorf("sqlite: build the audit log: %w", mapErr(err))
 	}
 	return nil
+}
+
+// WithAuditSeal makes the store seal every log entry it appends with key
+// (storage.Seal), so that an entry appended straight into the database,
+// without the key, is found by verification (storage.CheckSeal) even
+// before a checkpoint covers it, and storage.Checkpointer refuses to sign
+// over it. Keep the key with the application, as the checkpoints' signing
+// key, never in the database. A key shorter than storage.MinSealKeySize
+// makes Open fail with an *itsm.ValidationError; nil or empty seals
+// nothing (the default).
+func WithAuditSeal(key []byte) Option {
+	return func(c *config) { c.sealKey = bytes.Clone(key) }
 }
 
 // appendLog appends the events, as stored, to the transparency log after
@@ -137,11 +150,16 @@ func (t *tx) appendLog(ctx context.Context, events []itsm.Event) error {
 	hr := entryReader(ctx, t.q)
 	for i, ev := range events {
 		n := size + int64(i)
-		hashes, err := storage.EntryHashes(n, storage.LeafHash(ev), hr)
+		leaf := storage.LeafHash(ev)
+		hashes, err := storage.EntryHashes(n, leaf, hr)
 		if err != nil {
 			return fmt.Errorf("sqlite: append to the audit log: %w", err)
 		}
-		if _, err := t.q.ExecContext(ctx, sqlInsertEntry, n, ev.Kind, ev.RecordID, ev.Sequence, hashes); err != nil {
+		var seal any
+		if len(t.sealKey) > 0 {
+			seal = storage.Seal(t.sealKey, leaf)
+		}
+		if _, err := t.q.ExecContext(ctx, sqlInsertEntry, n, ev.Kind, ev.RecordID, ev.Sequence, hashes, seal); err != nil {
 			return fmt.Errorf("sqlite: append to the audit log: %w", err)
 		}
 	}
@@ -208,6 +226,37 @@ func (s *Store) ProveAuditTree(ctx context.Context, n, old int64) (tlog.TreeProo
 	return proof, err
 }
 
+// VerifyAuditSeals checks the seals of the log entries from index from up
+// to n (excluded) under the store's seal key (WithAuditSeal), as
+// storage.AuditLog documents, on one committed snapshot; without a key it
+// returns nil at once. It implements storage.AuditLog.
+func (s *Store) VerifyAuditSeals(ctx context.Context, from, n int64) error {
+	if len(s.cfg.sealKey) == 0 {
+		return nil
+	}
+	c := storage.NewSealCheck(s.cfg.sealKey, from, n)
+	err := s.read(ctx, func(r reader) error {
+		return r.each(ctx, "audit log", "SELECT log_index, hashes, seal FROM audit_log WHERE log_index >= ? AND log_index < ? ORDER BY log_index",
+			[]any{from, n}, func(sc scanner) error {
+				var e storage.SealedEntry
+				if err := sc.Scan(&e.Index, &e.Hashes, &e.Seal); err != nil {
+					return err
+				}
+				if !c.Entry(e) {
+					return errStop
+				}
+				return nil
+			})
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	return c.Err()
+}
+
+// errStop ends a scan early.
+var errStop = errors.New("sqlite: stop")
+
 // verifyEventCols are eventCols of the events e of a LEFT JOIN, NULL
 // (for an entry whose event is missing) read as zero values.
 const verifyEventCols = "e.kind IS NOT NULL, coalesce(e.kind, ''), coalesce(e.record_id, ''), coalesce(e.sequence, 0), " +
@@ -226,6 +275,7 @@ func (s *Store) VerifyAuditLog(ctx context.Context, cp *storage.Checkpoint) (*st
 	var report *storage.AuditReport
 	err := s.read(ctx, func(r reader) error {
 		v := storage.NewAuditVerifier(cp)
+		v.CheckSeals(s.cfg.sealKey)
 		err := r.each(ctx, "audit heads", "SELECT kind, record_id, last_sequence, last_hash FROM audit_heads", nil, func(sc scanner) error {
 			var k storage.RecordKey
 			var h storage.AuditHead
@@ -238,7 +288,7 @@ func (s *Store) VerifyAuditLog(ctx context.Context, cp *storage.Checkpoint) (*st
 		if err != nil {
 			return err
 		}
-		err = r.each(ctx, "audit log", `SELECT l.log_index, l.kind, l.record_id, l.sequence, l.hashes, `+verifyEventCols+`
+		err = r.each(ctx, "audit log", `SELECT l.log_index, l.kind, l.record_id, l.sequence, l.hashes, l.seal, `+verifyEventCols+`
 			FROM audit_log l LEFT JOIN audit_events e ON e.kind = l.kind AND e.record_id = l.record_id AND e.sequence = l.sequence
 			ORDER BY l.log_index`, nil, func(sc scanner) error {
 			return scanEntry(sc, v, true)
@@ -246,7 +296,7 @@ func (s *Store) VerifyAuditLog(ctx context.Context, cp *storage.Checkpoint) (*st
 		if err != nil {
 			return err
 		}
-		err = r.each(ctx, "audit events", `SELECT -1, e.kind, e.record_id, e.sequence, NULL, `+verifyEventCols+`
+		err = r.each(ctx, "audit events", `SELECT -1, e.kind, e.record_id, e.sequence, NULL, NULL, `+verifyEventCols+`
 			FROM audit_events e WHERE NOT EXISTS (SELECT 1 FROM audit_log l
 				WHERE l.kind = e.kind AND l.record_id = e.record_id AND l.sequence = e.sequence)
 			ORDER BY e.kind, e.record_id, e.sequence`, nil, func(sc scanner) error {
@@ -295,7 +345,7 @@ func scanEntry(sc scanner, v *storage.AuditVerifier, logged bool) error {
 		row            storage.AuditRow
 	)
 	ev := &row.Event
-	err := sc.Scan(&e.Index, &e.Kind, &e.RecordID, &e.Sequence, &e.Hashes, &has, &ev.Kind, &ev.RecordID, &ev.Sequence,
+	err := sc.Scan(&e.Index, &e.Kind, &e.RecordID, &e.Sequence, &e.Hashes, &e.Seal, &has, &ev.Kind, &ev.RecordID, &ev.Sequence,
 		&ev.Actor.ID, &ev.Actor.Name, &roles, &at, &ev.Action, &ev.From, &ev.To, &changes, &ev.Reason, &row.PrevHash, &row.Hash)
 	if err != nil {
 		return err

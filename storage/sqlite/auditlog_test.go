@@ -37,6 +37,7 @@ func logKeys(t testing.TB, name string) (note.Signer, note.Verifiers) {
 // sequence), with a signed checkpoint of all six in a file sink.
 type logFixture struct {
 	s                 *sqlite.Store
+	path              string // the database file
 	target, bystander *record.Record
 	cp                *storage.Checkpointer
 	latest            *storage.Checkpoint
@@ -59,11 +60,11 @@ func start(t testing.TB, s record.Store, ref record.Ref, at time.Time) {
 	}))
 }
 
-func newLogFixture(t *testing.T) *logFixture {
+func newLogFixture(t *testing.T, opts ...sqlite.Option) *logFixture {
 	t.Helper()
 	ctx := t.Context()
-	s, _ := openTemp(t)
-	f := &logFixture{s: s}
+	s, path := openTemp(t, opts...)
+	f := &logFixture{s: s, path: path}
 	f.target = open(t, s, "Target", testStart)
 	f.bystander = open(t, s, "Bystander", testStart)
 	comment(t, s, f.target.Ref(), "one", testStart.Add(time.Minute))
@@ -276,4 +277,145 @@ func TestAuditLogDetectsTampering(t *testing.T) {
 			require.Equal(t, f.latest, again)
 		})
 	}
+}
+
+// forge appends, as someone with write access to the file but without
+// the application's keys, a closing event of the target with its chain
+// hash, its log entry with correct tree hashes and the given seal, moves
+// the heads, and closes the record row to match.
+func (f *logFixture) forge(t *testing.T, seal []byte) {
+	f.dba(t, func(ctx context.Context, tx *sql.Tx) {
+		var head []byte
+		var seq, size int64
+		require.NoError(t, tx.QueryRowContext(ctx, "SELECT last_sequence, last_hash FROM audit_heads WHERE record_id = ?", f.target.ID).Scan(&seq, &head))
+		require.NoError(t, tx.QueryRowContext(ctx, "SELECT size FROM audit_log_head").Scan(&size))
+		ev := itsm.Event{Kind: "incident", RecordID: f.target.ID, Sequence: seq + 1, Actor: agent, At: testStart.Add(2 * time.Hour),
+			Action: "close", From: "in_progress", To: "closed"}
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (kind, record_id, sequence, actor_id, actor_name, actor_roles, at,
+			action, from_state, to_state, changes, reason, prev_hash, hash) VALUES (?, ?, ?, ?, ?, '["agent"]', ?, ?, ?, ?, '[]', '', ?, ?)`,
+			ev.Kind, ev.RecordID, ev.Sequence, agent.ID, agent.Name, ev.At.UnixMicro(), ev.Action, ev.From, ev.To, head, storage.EventHash(head, ev))
+		require.NoError(t, err)
+		read := storage.EntryHashReader(func(entries []int64) (map[int64][]byte, error) {
+			out := map[int64][]byte{}
+			for _, e := range entries {
+				var hs []byte
+				require.NoError(t, tx.QueryRowContext(ctx, "SELECT hashes FROM audit_log WHERE log_index = ?", e).Scan(&hs))
+				out[e] = hs
+			}
+			return out, nil
+		})
+		hashes, err := storage.EntryHashes(size, storage.LeafHash(ev), read)
+		require.NoError(t, err)
+		mustExec(t, ctx, tx, "INSERT INTO audit_log (log_index, kind, record_id, sequence, hashes, seal) VALUES (?, ?, ?, ?, ?, ?)",
+			size, ev.Kind, ev.RecordID, ev.Sequence, hashes, seal)
+		mustExec(t, ctx, tx, "UPDATE audit_log_head SET size = ?", size+1)
+		mustExec(t, ctx, tx, `UPDATE records SET state = 'closed', state_category = 'closed',
+			doc = json_set(doc, '$.state', 'closed', '$.state_category', 'closed') WHERE id = ?`, f.target.ID)
+	})
+}
+
+// TestAuditLogForgedAppend appends a forged event, consistent in every
+// way a database can check, after the latest checkpoint.
+func TestAuditLogForgedAppend(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	key := make([]byte, storage.MinSealKeySize)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+
+	t.Run("Sealed", func(t *testing.T) {
+		t.Parallel()
+		f := newLogFixture(t, sqlite.WithAuditSeal(key))
+		f.forge(t, nil)
+		report, err := f.cp.Verify(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []storage.Check{storage.CheckSeal}, report.Checks(), "%v", report.Err())
+		require.Equal(t, []storage.RecordKey{{Kind: "incident", ID: f.target.ID}}, report.Broken())
+		require.Equal(t, int64(6), report.Problems[0].Index)
+		_, err = f.cp.Issue(ctx)
+		var te *storage.TamperError
+		require.ErrorAs(t, err, &te, "no checkpoint is signed over the forged entry")
+		require.Equal(t, storage.CheckSeal, te.Check)
+		require.Equal(t, int64(6), te.Index)
+	})
+	t.Run("MadeUpSeal", func(t *testing.T) {
+		t.Parallel()
+		f := newLogFixture(t, sqlite.WithAuditSeal(key))
+		f.forge(t, make([]byte, 32))
+		report, err := f.cp.Verify(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []storage.Check{storage.CheckSeal}, report.Checks(), "%v", report.Err())
+		_, err = f.cp.Issue(ctx)
+		require.ErrorIs(t, err, itsm.ErrConflict)
+	})
+	t.Run("Unsealed", func(t *testing.T) {
+		// Without a seal key, the forged entry passes every check but
+		// one: the latest checkpoint does not cover it, and only the
+		// application can tell that it appended nothing since.
+		t.Parallel()
+		f := newLogFixture(t)
+		f.forge(t, nil)
+		report, err := f.cp.Verify(ctx)
+		require.NoError(t, err)
+		require.Empty(t, report.Problems)
+		require.Equal(t, int64(7), report.Size)
+		require.Equal(t, int64(6), report.Covered)
+	})
+	t.Run("ForgedCheckpoint", func(t *testing.T) {
+		// Nor can the forger vouch for it with a checkpoint of his own.
+		t.Parallel()
+		f := newLogFixture(t)
+		f.forge(t, nil)
+		tree, err := f.s.AuditTree(ctx)
+		require.NoError(t, err)
+		mallory, _ := logKeys(t, "itsm-test") // the same key name, another key
+		forged, err := storage.SignCheckpoint(storage.Checkpoint{Origin: logOrigin, Tree: tree}, mallory)
+		require.NoError(t, err)
+		_, err = storage.OpenCheckpoint(forged, logOrigin, f.cp.Verifiers)
+		require.ErrorIs(t, err, storage.ErrCheckpoint)
+		var unverified *note.UnverifiedNoteError
+		require.ErrorAs(t, err, &unverified)
+	})
+}
+
+// TestAuditLogSealedStore checks the seals of an honest store: entries
+// appended before the store had its key verify once a checkpoint covers
+// them, and a store opened without the key ignores seals.
+func TestAuditLogSealedStore(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	key := make([]byte, storage.MinSealKeySize)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	_, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "short.db"), sqlite.WithAuditSeal(key[:8]))
+	require.ErrorIs(t, err, itsm.ErrValidation)
+
+	f := newLogFixture(t) // six unsealed entries, covered by the latest checkpoint
+	sealed, err := sqlite.Open(ctx, f.path, sqlite.WithAuditSeal(key))
+	require.NoError(t, err)
+	defer sealed.Close()
+	require.NoError(t, sealed.Declare(ctx, ticketSchema))
+	comment(t, sealed, f.target.Ref(), "sealed", testStart.Add(3*time.Hour))
+	cp := *f.cp
+	cp.Log = sealed
+	report, err := cp.Verify(ctx)
+	require.NoError(t, err)
+	require.Empty(t, report.Problems, "%v", report.Err())
+	require.Equal(t, int64(7), report.Size)
+	_, err = cp.Issue(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, count(t, sealed, "SELECT count(*) FROM audit_log WHERE seal IS NOT NULL"))
+
+	// Without a checkpoint, an unsealed entry after a sealed one is
+	// found.
+	report, err = sealed.VerifyAuditLog(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, report.Problems)
+	comment(t, f.s, f.target.Ref(), "unsealed", testStart.Add(4*time.Hour)) // the store without the key
+	report, err = sealed.VerifyAuditLog(ctx, nil)
+	require.NoError(t, err)
+	require.Equal(t, []storage.Check{storage.CheckSeal}, report.Checks())
+	report, err = f.s.VerifyAuditLog(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, report.Problems, "a store without the key checks no seal")
 }

@@ -29,6 +29,9 @@ type tx struct {
 	// the heads and tries once more.
 	heads   map[auditKey]storage.AuditHead
 	created map[auditKey]bool
+	// sealKey seals the log entries appended (WithAuditSeal); nil for
+	// none.
+	sealKey []byte
 }
 
 // auditKey names the audit trail of one record.

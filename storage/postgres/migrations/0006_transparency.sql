@@ -25,6 +25,10 @@ CREATE TABLE audit_log (
     record_id text COLLATE "C" NOT NULL,
     sequence  bigint NOT NULL CHECK (sequence >= 1),
     hashes    bytea NOT NULL CHECK (length(hashes) % 32 = 0 AND length(hashes) >= 32),
+    -- The entry's seal (storage.Seal) when the store has a seal key;
+    -- NULL for entries appended without one, such as those of the
+    -- migration.
+    seal      bytea CHECK (seal IS NULL OR length(seal) = 32),
     CONSTRAINT audit_log_event_key UNIQUE (kind, record_id, sequence)
 );
 
@@ -59,12 +63,14 @@ CREATE TRIGGER audit_log_head_no_truncate BEFORE TRUNCATE ON audit_log_head
 
 -- audit_log_append appends the events named by kinds, record_ids and
 -- sequences, whose leaf hashes (storage.LeafHash, computed by the store)
--- are leaves, after the log's last entry, computing the tree hashes the
+-- are leaves and whose seals (NULL elements for none) are seals, after
+-- the log's last entry, computing the tree hashes the
 -- way tlog.StoredHashesForRecordHash does: the node hash of two subtrees
 -- is SHA-256 of 0x01, the left hash and the right hash; the left subtree
 -- of level l that entry n completes is the one entry n - 2^l completed,
 -- kept at position l of its hashes. It returns the first index appended.
-CREATE FUNCTION audit_log_append(kinds text[], record_ids text[], sequences bigint[], leaves bytea[]) RETURNS bigint
+CREATE FUNCTION audit_log_append(kinds text[], record_ids text[], sequences bigint[], leaves bytea[], seals bytea[])
+RETURNS bigint
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     k    integer := cardinality(leaves);
@@ -96,8 +102,8 @@ BEGIN
             hs := hs || h;
             lvl := lvl + 1;
         END LOOP;
-        INSERT INTO audit_log (log_index, kind, record_id, sequence, hashes)
-        VALUES (n, kinds[i], record_ids[i], sequences[i], hs);
+        INSERT INTO audit_log (log_index, kind, record_id, sequence, hashes, seal)
+        VALUES (n, kinds[i], record_ids[i], sequences[i], hs, seals[i]);
     END LOOP;
     RETURN base;
 END;

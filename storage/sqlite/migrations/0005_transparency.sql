@@ -22,6 +22,10 @@ CREATE TABLE audit_log (
     record_id TEXT    NOT NULL,
     sequence  INTEGER NOT NULL CHECK (sequence >= 1),
     hashes    BLOB    NOT NULL CHECK (length(hashes) % 32 = 0 AND length(hashes) >= 32),
+    -- The entry's seal (storage.Seal) when the store has a seal key;
+    -- NULL for entries appended without one, such as those of the
+    -- migration.
+    seal      BLOB    CHECK (seal IS NULL OR length(seal) = 32),
     UNIQUE (kind, record_id, sequence)
 ) STRICT;
 
