@@ -111,7 +111,7 @@ type LogEntry struct {
 type AuditVerifier struct {
 	cp       *Checkpoint
 	sealKey  []byte
-	sealed   bool // a sealed entry was seen
+	sealed   bool  // a sealed entry was seen
 	next     int64 // the index the next entry should have
 	broken   bool  // a gap: the trees cannot be rebuilt any further
 	rooted   bool  // the root at the checkpoint's size was compared
