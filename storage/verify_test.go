@@ -72,7 +72,7 @@ func TestAuditVerifier(t *testing.T) {
 	// An event edited to resolve the record, and rechained: its leaf no
 	// longer matches, and the record row does not show the state its
 	// events now say.
-	entries, cp, head = memLog(2)
+	entries, _, _ = memLog(2)
 	entries[1].Event.Event.To = "resolved"
 	entries[1].Event.Hash = storage.EventHash(entries[1].Event.PrevHash, entries[1].Event.Event)
 	report = verify(nil, storage.AuditHead{Sequence: 2, Hash: entries[1].Event.Hash}, 2, entries,
