@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/record"
@@ -475,4 +476,39 @@ func TestAuditLogSealedStore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []storage.Check{storage.CheckSeal}, report.Checks())
 	require.Equal(t, int64(6), report.Problems[0].Index)
+}
+
+// TestAuditLogRefusesAppendsOverMissingEntries deletes a log entry that
+// a later entry's tree hashes need: the transaction whose append needs it
+// fails, matching storage.ErrCorrupt, and keeps nothing.
+func TestAuditLogRefusesAppendsOverMissingEntries(t *testing.T) {
+	t.Parallel()
+	f := newLogFixture(t)
+	ctx := t.Context()
+	f.dba(t, func(ctx context.Context, tx pgx.Tx) { f.mustExec(t, ctx, tx, "DELETE FROM {s}.audit_log WHERE log_index = 3") })
+	ev := itsm.Event{Kind: ticketKind, RecordID: f.target.ID, Actor: agent, At: t0.Add(5 * time.Hour), Action: "comment"}
+	err := f.s.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.AppendEvents(ctx, ev, ev) }) // indexes 6 and 7
+	require.ErrorIs(t, err, storage.ErrCorrupt)
+	hist, err := f.s.History(ctx, f.target.Ref())
+	require.NoError(t, err)
+	require.Len(t, hist, 4)
+}
+
+func TestProveAuditTree(t *testing.T) {
+	t.Parallel()
+	f := newLogFixture(t)
+	ctx := t.Context()
+	tree, err := f.s.AuditTree(ctx)
+	require.NoError(t, err)
+	require.Equal(t, f.latest.Tree, tree)
+	event(t, f.s, f.target.Ref(), itsm.Event{At: t0.Add(5 * time.Hour), Action: "comment"}, nil)
+	grown, err := f.s.AuditTree(ctx)
+	require.NoError(t, err)
+	proof, err := f.s.ProveAuditTree(ctx, grown.N, tree.N)
+	require.NoError(t, err)
+	require.NoError(t, tlog.CheckTree(proof, grown.N, grown.Hash, tree.N, tree.Hash))
+	for _, sizes := range [][2]int64{{grown.N + 1, 1}, {3, 4}, {3, -1}} {
+		_, err := f.s.ProveAuditTree(ctx, sizes[0], sizes[1])
+		require.ErrorIs(t, err, itsm.ErrValidation, "%v", sizes)
+	}
 }

@@ -258,8 +258,11 @@
 // in the database (SHA-256, as tlog does), reading at most one earlier
 // entry per level of the tree. The row lock, held from there to the
 // commit, makes indexes follow commit order without gaps and costs no
-// round trip. Triggers make the log append-only and its head grow only.
-// Migration 6 puts the events of an older schema into the log in their
+// round trip; it also means that transactions appending events commit
+// one after another. A log that lost an entry the new tree hashes need
+// refuses the append, and the transaction fails with an error matching
+// storage.ErrCorrupt. Triggers make the log append-only and its head grow
+// only. Migration 6 puts the events of an older schema into the log in their
 // stored order (kind, record ID, sequence).
 //
 // None of this stops the tables' owner, and the heads live in the schema

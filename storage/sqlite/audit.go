@@ -141,7 +141,9 @@ func WithAuditSeal(key []byte) Option {
 }
 
 // appendLog appends the events, as stored, to the transparency log after
-// its last entry, and moves the log head.
+// its last entry, and moves the log head. A log missing an earlier entry
+// that the new tree hashes need refuses the append with an error matching
+// storage.ErrCorrupt.
 func (t *tx) appendLog(ctx context.Context, events []itsm.Event) error {
 	var size int64
 	if err := t.q.QueryRowContext(ctx, sqlLogSize).Scan(&size); err != nil {
@@ -152,6 +154,10 @@ func (t *tx) appendLog(ctx context.Context, events []itsm.Event) error {
 		n := size + int64(i)
 		leaf := storage.LeafHash(ev)
 		hashes, err := storage.EntryHashes(n, leaf, hr)
+		if te := (*storage.TamperError)(nil); errors.As(err, &te) {
+			// The log lost entries: appending more would build on it.
+			return fmt.Errorf("sqlite: append to the audit log: %w: %s", storage.ErrCorrupt, te.Problem)
+		}
 		if err != nil {
 			return fmt.Errorf("sqlite: append to the audit log: %w", err)
 		}

@@ -165,8 +165,9 @@
 // seal; audit_log_head holds its size. AppendEvents appends the entries
 // with the events, in the same savepoint, reading the few earlier tree
 // hashes it needs; the single writer makes the indexes follow commit
-// order without gaps. Triggers make the log append-only and its head
-// grow only. Migration 5 puts the events of an older database into the
+// order without gaps. A log that lost an entry the new tree hashes need
+// refuses the append with an error matching storage.ErrCorrupt. Triggers
+// make the log append-only and its head grow only. Migration 5 puts the events of an older database into the
 // log in their stored order (kind, record ID, sequence).
 //
 // None of the triggers stops someone who can write to the file, and the
