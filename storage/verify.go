@@ -275,7 +275,9 @@ func (v *AuditVerifier) chain(k RecordKey, r *AuditRow) {
 	ev := r.Event
 	want := st.seq + 1
 	switch {
-	case ev.Sequence != want:
+	case ev.Sequence < want:
+		v.fail(CheckChain, k, ev.Sequence, -1, "sequence %d comes after sequence %d in the log", ev.Sequence, st.seq)
+	case ev.Sequence > want:
 		v.fail(CheckChain, k, want, -1, "sequence %d is missing (found %d)", want, ev.Sequence)
 	case !bytes.Equal(r.PrevHash, st.hash):
 		v.fail(CheckChain, k, ev.Sequence, -1, "previous hash %s does not match %s", short(r.PrevHash), short(st.hash))

@@ -202,6 +202,10 @@ func TestAuditLogDetectsTampering(t *testing.T) {
 		{"EditEvent", func(t *testing.T, f *logFixture, ctx context.Context, tx pgx.Tx) {
 			f.mustExec(t, ctx, tx, "UPDATE {s}.audit_events SET reason = 'covered up' WHERE record_id = $1 AND sequence = 2", f.target.ID)
 		}, want{[]storage.Check{storage.CheckChain, storage.CheckLeaf, storage.CheckTree}, []string{"T"}, false}},
+		{"EditEventsOfTwoRecords", func(t *testing.T, f *logFixture, ctx context.Context, tx pgx.Tx) {
+			f.mustExec(t, ctx, tx, "UPDATE {s}.audit_events SET reason = 'covered up' WHERE record_id = $1 AND sequence = 3", f.target.ID)
+			f.mustExec(t, ctx, tx, "UPDATE {s}.audit_events SET actor_id = 'mallory' WHERE record_id = $1 AND sequence = 2", f.bystander.ID)
+		}, want{[]storage.Check{storage.CheckChain, storage.CheckLeaf, storage.CheckTree}, []string{"T", "B"}, false}},
 		{"DeleteMiddleEvent", func(t *testing.T, f *logFixture, ctx context.Context, tx pgx.Tx) {
 			f.mustExec(t, ctx, tx, "DELETE FROM {s}.audit_events WHERE record_id = $1 AND sequence = 3", f.target.ID)
 		}, want{[]storage.Check{storage.CheckChain, storage.CheckLog}, []string{"T"}, false}},
@@ -270,6 +274,17 @@ func TestAuditLogDetectsTampering(t *testing.T) {
 				broken = append(broken, map[string]string{f.target.ID: "T", f.bystander.ID: "B"}[k.ID])
 			}
 			require.Equal(t, tc.want.broken, broken, "%v", report.Err())
+			// The per-record chains alone name every record whose chain
+			// broke, not only the first. (Log entries reordered leave the
+			// chains, which go by sequence, intact: VerifyAuditLog finds a
+			// record's events in the log out of their order.)
+			if slices.Contains(tc.want.checks, storage.CheckChain) && tc.name != "ReorderLogEntries" {
+				err := f.s.VerifyAuditTrail(ctx)
+				for _, id := range broken {
+					rec := map[string]*record.Record{"T": f.target, "B": f.bystander}[id]
+					require.ErrorContains(t, err, rec.ID)
+				}
+			}
 			require.ErrorIs(t, report.Err(), itsm.ErrConflict)
 
 			// What only the checkpoint catches passes without it.
