@@ -500,7 +500,9 @@ func TestAuditLogRefusesAppendsOverMissingEntries(t *testing.T) {
 	t.Parallel()
 	f := newLogFixture(t)
 	ctx := t.Context()
-	f.dba(t, func(ctx context.Context, tx pgx.Tx) { f.mustExec(t, ctx, tx, "DELETE FROM {s}.audit_log WHERE log_index = 3") })
+	f.dba(t, func(ctx context.Context, tx pgx.Tx) {
+		f.mustExec(t, ctx, tx, "DELETE FROM {s}.audit_log WHERE log_index = 3")
+	})
 	ev := itsm.Event{Kind: ticketKind, RecordID: f.target.ID, Actor: agent, At: t0.Add(5 * time.Hour), Action: "comment"}
 	err := f.s.InTx(ctx, func(ctx context.Context, tx record.Tx) error { return tx.AppendEvents(ctx, ev, ev) }) // indexes 6 and 7
 	require.ErrorIs(t, err, storage.ErrCorrupt)
