@@ -13,6 +13,8 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
+require golang.org/x/mod v0.43.0
+
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/btree v1.1.3

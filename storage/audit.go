@@ -75,22 +75,46 @@ type AuditHead struct {
 	Hash     []byte
 }
 
-// TamperError reports the first place where a stored audit trail does not
+// TamperError reports one place where the stored audit log does not
 // verify. It matches itsm.ErrConflict, since stored data contradicts
 // itself.
 type TamperError struct {
+	// Check is the verification that found the problem.
+	Check Check
+	// Kind and RecordID name the record whose trail or row is broken;
+	// both are empty for a problem of the log as a whole (such as a
+	// truncated log).
 	Kind     string
 	RecordID string
-	// Sequence is the sequence number where the chain breaks.
+	// Sequence is the sequence number where the record's trail breaks; 0
+	// when the problem is not at one event.
 	Sequence int64
+	// Index is the log index of the entry concerned; -1 when the problem
+	// is not at one entry.
+	Index int64
 	// Problem says what is wrong, such as "hash does not match the
 	// event" or "sequence 3 is missing".
 	Problem string
 }
 
-// Error describes where the chain breaks.
+// Error describes where the log breaks and which check found it.
 func (e *TamperError) Error() string {
-	return fmt.Sprintf("storage: audit trail of %s %s broken at sequence %d: %s", e.Kind, e.RecordID, e.Sequence, e.Problem)
+	var where string
+	switch {
+	case e.RecordID != "" && e.Sequence > 0:
+		where = fmt.Sprintf("audit trail of %s %s broken at sequence %d", e.Kind, e.RecordID, e.Sequence)
+	case e.RecordID != "":
+		where = fmt.Sprintf("audit trail of %s %s broken", e.Kind, e.RecordID)
+	case e.Index >= 0:
+		where = fmt.Sprintf("audit log broken at entry %d", e.Index)
+	default:
+		where = "audit log broken"
+	}
+	check := ""
+	if e.Check != 0 {
+		check = " (" + e.Check.String() + " check)"
+	}
+	return "storage: " + where + check + ": " + e.Problem
 }
 
 // Unwrap returns itsm.ErrConflict.
@@ -104,7 +128,7 @@ func (e *TamperError) Unwrap() error { return itsm.ErrConflict }
 func VerifyChain(kind, recordID string, rows []AuditRow, head AuditHead) error {
 	var prev []byte
 	fail := func(seq int64, format string, args ...any) error {
-		return &TamperError{Kind: kind, RecordID: recordID, Sequence: seq, Problem: fmt.Sprintf(format, args...)}
+		return &TamperError{Check: CheckChain, Kind: kind, RecordID: recordID, Sequence: seq, Index: -1, Problem: fmt.Sprintf(format, args...)}
 	}
 	for i, r := range rows {
 		want := int64(i + 1)

@@ -30,6 +30,6 @@ func ExampleVerifyChain() {
 	fmt.Println(errors.Is(err, itsm.ErrConflict))
 	// Output:
 	// <nil>
-	// storage: audit trail of incident 42 broken at sequence 2: hash does not match the event
+	// storage: audit trail of incident 42 broken at sequence 2 (chain check): hash does not match the event
 	// true
 }

@@ -109,4 +109,10 @@
 // events are copied with their slices; an SLA timer is kept as its JSON
 // encoding and decoded afresh on every read, so its calendar comes back
 // unbound, as record.TimerRecord documents.
+//
+// Audit events are numbered per record like the SQL stores number them,
+// but the store keeps no hash chain and no transparency log: nothing
+// outside the process can change them, and they end with it. It is no
+// storage.AuditLog; checkpoints and their verification are for the SQL
+// stores.
 package memory

@@ -81,7 +81,8 @@
 //     leases, acknowledgements and dead letters (see Outbox below).
 //   - One sequence per kind, records_number_<kind>, which NextNumber takes
 //     numbers from.
-//   - audit_events and audit_heads: the audit trail (see Audit trail).
+//   - audit_events, audit_heads, audit_log and audit_log_head: the audit
+//     trail and the transparency log (see Audit trail).
 //
 // Bodies are kept as jsonb, so a body comes back as the same JSON value
 // with its object keys in jsonb's order and jsonb's white space; text and
@@ -106,7 +107,10 @@
 //
 // InTx runs fn in a READ COMMITTED transaction. That is enough because
 // every check that must not race is made by a statement that locks what it
-// checks, and nothing in the write path takes a lock all writers share:
+// checks, and only one lock in the write path is shared by all writers:
+// the transparency log's head row, which a transaction that appended
+// audit events takes with its COMMIT (see Audit trail), so that writers
+// wait for each other only while they commit:
 //
 //   - NextNumber is nextval of the kind's sequence, which holds no lock:
 //     concurrent transactions never wait for each other's numbers; a
@@ -244,8 +248,34 @@
 // audit_events is append-only: a trigger refuses UPDATE, DELETE and
 // TRUNCATE. Each event carries the hash of the one before it
 // (storage.EventHash) and audit_heads remembers the last one per record,
-// so VerifyAuditTrail detects edited, deleted or reordered events even
-// when someone with enough rights disables the trigger.
+// so VerifyAuditTrail detects edited, deleted or reordered events when
+// someone disables the trigger and leaves the hashes alone; it works on
+// every schema version.
+//
+// audit_log is the schema's transparency log (see package storage): one
+// entry per event, with its log index, the tree hashes appending it added
+// (storage.EntryHashes) and, with WithAuditSeal, its seal;
+// audit_log_head holds its size in one row. AppendEvents computes each
+// event's leaf hash (and seal) and the transaction sends them with its
+// COMMIT to the function audit_log_append, which locks the head row,
+// numbers the entries after the last one and computes their tree hashes
+// in the database (SHA-256, as tlog does), reading at most one earlier
+// entry per level of the tree. The row lock, held from there to the
+// commit, makes indexes follow commit order without gaps and costs no
+// round trip; it also means that transactions appending events commit
+// one after another. A log that lost an entry the new tree hashes need
+// refuses the append, and the transaction fails with an error matching
+// storage.ErrCorrupt. Triggers make the log append-only and its head grow
+// only. Migration 6 puts the events of an older schema into the log in their
+// stored order (kind, record ID, sequence).
+//
+// None of this stops the tables' owner, and the heads live in the schema
+// too: AuditTree, ProveAuditTree, VerifyAuditSeals and VerifyAuditLog make
+// the Store a storage.AuditLog, so that a storage.Checkpointer can sign
+// checkpoints kept outside the database, and VerifyAuditLog against the
+// latest one, in one REPEATABLE READ snapshot, finds what was changed
+// (the package storage documentation lists what is found and what is
+// not).
 //
 // # SLA wake-up
 //

@@ -162,6 +162,11 @@ func (s *Store) migrate(ctx context.Context, tx pgx.Tx, target int) error {
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return fail(fmt.Sprintf("apply %04d_%s", m.Version, m.Name), err)
 		}
+		if step := migrationSteps[m.Version]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return fail(fmt.Sprintf("apply %04d_%s", m.Version, m.Name), err)
+			}
+		}
 		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
 			return fail(fmt.Sprintf("record %04d_%s", m.Version, m.Name), err)
 		}

@@ -59,7 +59,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	require.Equal(t, []string{"audit_events", "audit_heads", "idempotency_keys", "outbox", "outbox_claims", "record_config_items", "record_journal",
+	require.Equal(t, []string{"audit_events", "audit_heads", "audit_log", "audit_log_head", "idempotency_keys", "outbox", "outbox_claims", "record_config_items", "record_journal",
 		"record_links", "records", "schema_migrations", "sla_crossings", "sla_timers"}, tables)
 }
 

@@ -42,6 +42,7 @@ type Store struct {
 	cals    sla.CalendarSource
 	q       queries
 	reg     record.Registry
+	sealKey []byte // WithAuditSeal
 }
 
 var (
@@ -56,6 +57,7 @@ type options struct {
 	schema   string
 	cals     sla.CalendarSource
 	poolConf func(*pgxpool.Config)
+	sealKey  []byte
 }
 
 // WithSchema makes the Store create its tables in, and read them from, the
@@ -93,6 +95,9 @@ func buildOptions(opts []Option) (options, error) {
 	if !identRE.MatchString(o.schema) {
 		return o, itsm.NewValidationError("postgres store", "schema",
 			"%q is not a lower-case SQL identifier of at most 63 bytes", o.schema)
+	}
+	if err := storage.CheckSealKey(o.sealKey); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -140,7 +145,7 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 }
 
 func newStore(pool *pgxpool.Pool, own bool, o options) *Store {
-	return &Store{pool: pool, ownPool: own, schema: o.schema, cals: o.cals, q: newQueries(o.schema)}
+	return &Store{pool: pool, ownPool: own, schema: o.schema, cals: o.cals, q: newQueries(o.schema), sealKey: o.sealKey}
 }
 
 // Close closes the connection pool when Open made it, waiting for
@@ -360,6 +365,7 @@ func runTx(ctx context.Context, s *Store, db txBackend, fn func(ctx context.Cont
 	if err := fn(ctx, t); err != nil {
 		return err
 	}
+	t.queueLog()
 	pending := t.end()
 	if err := db.commit(ctx, pending); err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)

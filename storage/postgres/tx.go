@@ -54,6 +54,9 @@ type txn struct {
 	// entries it has appended since: while it holds the row no other
 	// transaction appends.
 	journalLen map[record.Ref]int
+	// log holds the events appended, for the transparency log append
+	// sent with the commit (queueLog).
+	log logEntries
 }
 
 // unsentRecord is a record whose INSERT waits in pending, with the SLA
@@ -1093,6 +1096,7 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 	}
 	var encErr error
 	_, err := t.deferIf(func() bool { return true }, func(p *pgx.Batch) {
+		stored := make([]itsm.Event, 0, len(events))
 		heads := make(map[record.Ref]storageHead, len(keys))
 		for _, k := range keys {
 			heads[k] = t.heads[k]
@@ -1108,10 +1112,12 @@ func (t *txn) AppendEvents(ctx context.Context, events ...itsm.Event) error {
 			}
 			a.seqs[i], a.prevs[i], a.hashes[i], a.messages[i] = e.Sequence, h.hash, hash, string(msg)
 			heads[k] = storageHead{seq: e.Sequence, hash: hash}
+			stored = append(stored, e)
 		}
 		if encErr != nil {
 			return
 		}
+		t.logEvents(stored)
 		args := []any{a.kinds, a.recordIDs, a.seqs, a.actorIDs, a.actorNames, a.roles, a.ats, a.actions,
 			a.froms, a.tos, a.changes, a.reasons, a.prevs, a.hashes, a.messages}
 		if len(keys) == 1 {

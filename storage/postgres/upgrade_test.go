@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -160,6 +161,32 @@ func TestUpgradeFromVersion2(t *testing.T) {
 	require.NoError(t, s.Declare(ctx, incidentSchema()))
 	ref := func(id string) record.Ref { return record.Ref{Kind: "incident", ID: id} }
 
+	// The migration put the old events into the transparency log in their
+	// stored order (kind, record ID, sequence); the log verifies, and a
+	// checkpoint is signed over it.
+	var built storage.LogBuilder
+	for _, id := range []string{"inc-1", "inc-2"} {
+		evs, err := s.History(ctx, ref(id))
+		require.NoError(t, err)
+		for _, ev := range evs {
+			built.Append(storage.LeafHash(ev))
+		}
+	}
+	tree, err := s.AuditTree(ctx)
+	require.NoError(t, err)
+	require.Equal(t, built.Tree(), tree)
+	require.Equal(t, int64(3), tree.N)
+	report, err := s.VerifyAuditLog(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, report.Problems, "%v", report.Err())
+	signer, verifiers := logKeys(t, "upgrade")
+	sink, err := storage.OpenFileSink(filepath.Join(t.TempDir(), "checkpoints"))
+	require.NoError(t, err)
+	defer sink.Close()
+	checkpointer := &storage.Checkpointer{Log: s, Origin: "itsmkit.test/upgrade", Signer: signer, Verifiers: verifiers, Sink: sink}
+	_, err = checkpointer.Issue(ctx)
+	require.NoError(t, err)
+
 	// Every header field and the body, as the incident codec reads them.
 	got, err := s.Get(ctx, ref("inc-1"))
 	require.NoError(t, err)
@@ -283,6 +310,13 @@ func TestUpgradeFromVersion2(t *testing.T) {
 		return tx.AppendEvents(ctx, itsm.Event{Kind: "incident", RecordID: "inc-1", Actor: agent, At: t0.Add(48 * time.Hour), Action: "close"})
 	}))
 	require.NoError(t, s.VerifyAuditTrail(ctx))
+	report, err = checkpointer.Verify(ctx)
+	require.NoError(t, err)
+	require.Empty(t, report.Problems, "%v", report.Err())
+	require.Equal(t, int64(4), report.Size)
+	require.Equal(t, int64(3), report.Covered)
+	_, err = checkpointer.Issue(ctx)
+	require.NoError(t, err)
 	var tables int
 	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename IN
 		('incidents', 'incident_journal', 'incident_problems', 'incident_changes', 'number_sequences', 'old_sla_timers', 'old_sla_crossings')`,

@@ -117,7 +117,8 @@
 //     audit event (storage.Crossing.Event) in audit_events and the outbox,
 //     appended in the same transaction.
 //   - number_sequences: the last value of each kind's sequence.
-//   - audit_events and audit_heads: see below.
+//   - audit_events, audit_heads, audit_log and audit_log_head: see Audit
+//     log below.
 //   - outbox: one message per audit event appended (the event's JSON),
 //     in the transaction that appended it; outbox_claims: what each
 //     consumer claimed (lease end, attempts), acknowledged and buried
@@ -161,7 +162,26 @@
 // Triggers make it append-only (UPDATE and DELETE abort), refuse an event
 // that does not follow its record's head, and move the head in
 // audit_heads in the same statement; heads only move forward.
-// VerifyAuditTrail detects what someone bypassing the triggers changed.
+//
+// audit_log is the store's transparency log (see package storage): one
+// entry per event, in commit order from log index 0, with the tree hashes
+// appending it added (storage.EntryHashes) and, with WithAuditSeal, its
+// seal; audit_log_head holds its size. AppendEvents appends the entries
+// with the events, in the same savepoint, reading the few earlier tree
+// hashes it needs; the single writer makes the indexes follow commit
+// order without gaps. A log that lost an entry the new tree hashes need
+// refuses the append with an error matching storage.ErrCorrupt. Triggers
+// make the log append-only and its head grow only. Migration 5 puts the events of an older database into the
+// log in their stored order (kind, record ID, sequence).
+//
+// None of the triggers stops someone who can write to the file, and the
+// heads live in the file too: AuditTree, ProveAuditTree, VerifyAuditSeals
+// and VerifyAuditLog make the Store a storage.AuditLog, so that a
+// storage.Checkpointer can sign checkpoints kept outside the file, and
+// VerifyAuditLog against the latest one finds what was changed (the
+// package storage documentation lists what is found and what is not).
+// VerifyAuditTrail checks the per-record chains alone, on any schema
+// version.
 //
 // # Outbox
 //

@@ -147,6 +147,11 @@ func (s *Store) migrate(ctx context.Context, ms []Migration) (err error) {
 		if _, err := t.ExecContext(ctx, m.SQL); err != nil {
 			return fmt.Errorf("sqlite: migration %04d_%s: %w", m.Version, m.Name, mapErr(err))
 		}
+		if step := migrationSteps[m.Version]; step != nil {
+			if err := step(ctx, t); err != nil {
+				return fmt.Errorf("sqlite: migration %04d_%s: %w", m.Version, m.Name, err)
+			}
+		}
 		if _, err := t.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 			m.Version, m.Name, time.Now().UnixMicro()); err != nil {
 			return fmt.Errorf("sqlite: record migration %04d_%s: %w", m.Version, m.Name, mapErr(err))

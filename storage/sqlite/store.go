@@ -76,6 +76,7 @@ type config struct {
 	readers        int
 	autoCheckpoint int
 	migrate        bool
+	sealKey        []byte
 }
 
 // WithCalendars sets the calendars that bind the SLA timers the wake-up
@@ -159,6 +160,9 @@ func Open(ctx context.Context, dsnOrPath string, opts ...Option) (*Store, error)
 	cfg := config{sync: SyncFull, busyTimeout: DefaultBusyTimeout, migrate: true}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if err := storage.CheckSealKey(cfg.sealKey); err != nil {
+		return nil, err
 	}
 	if cfg.readers < 1 {
 		cfg.readers = max(MinReaders, runtime.GOMAXPROCS(0))
@@ -387,7 +391,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx record
 		}
 	}()
 	return s.write(ctx, func(c txConn) error {
-		t = &tx{reader: reader{q: c, reg: &s.reg}, cals: s.cfg.calendars}
+		t = &tx{reader: reader{q: c, reg: &s.reg}, cals: s.cfg.calendars, sealKey: s.cfg.sealKey}
 		err := fn(ctx, t)
 		t.done.Store(true)
 		return err
@@ -504,7 +508,7 @@ func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx recor
 	if fn == nil {
 		return itsm.NewValidationError("transaction", "fn", "must not be nil")
 	}
-	t := &tx{reader: j.reader, cals: j.s.cfg.calendars}
+	t := &tx{reader: j.reader, cals: j.s.cfg.calendars, sealKey: j.s.cfg.sealKey}
 	defer t.done.Store(true)
 	return j.savepoint(ctx, func() error {
 		err := fn(ctx, t)

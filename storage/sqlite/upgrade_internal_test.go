@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/record"
@@ -184,6 +185,38 @@ func TestUpgradeFromIncidents(t *testing.T) {
 	require.NoError(t, s.Declare(ctx, upgradeSchema))
 	require.NoError(t, s.VerifyAuditTrail(ctx), "the trail still verifies")
 
+	// The migration put the old events into the transparency log in their
+	// stored order (kind, record ID, sequence); the log verifies, and a
+	// checkpoint is signed over it.
+	var built storage.LogBuilder
+	for _, id := range []string{"inc-1", "inc-2"} {
+		evs, err := s.History(ctx, record.Ref{Kind: "incident", ID: id})
+		require.NoError(t, err)
+		for _, ev := range evs {
+			built.Append(storage.LeafHash(ev))
+		}
+	}
+	tree, err := s.AuditTree(ctx)
+	require.NoError(t, err)
+	require.Equal(t, built.Tree(), tree)
+	report, err := s.VerifyAuditLog(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, report.Problems, "%v", report.Err())
+	require.Equal(t, int64(3), report.Size)
+	skey, vkey, err := note.GenerateKey(nil, "upgrade")
+	require.NoError(t, err)
+	signer, err := note.NewSigner(skey)
+	require.NoError(t, err)
+	verifier, err := note.NewVerifier(vkey)
+	require.NoError(t, err)
+	sink, err := storage.OpenFileSink(filepath.Join(t.TempDir(), "checkpoints"))
+	require.NoError(t, err)
+	defer sink.Close()
+	checkpointer := &storage.Checkpointer{Log: s, Origin: "itsmkit.test/upgrade", Signer: signer,
+		Verifiers: note.VerifierList(verifier), Sink: sink}
+	_, err = checkpointer.Issue(ctx)
+	require.NoError(t, err)
+
 	ref := func(id string) record.Ref { return record.Ref{Kind: "incident", ID: id} }
 	get := func(id string) *record.Record {
 		t.Helper()
@@ -321,6 +354,15 @@ func TestUpgradeFromIncidents(t *testing.T) {
 	}))
 	require.Equal(t, int64(6), one.Version)
 	require.NoError(t, s.VerifyAuditTrail(ctx))
+	// A new event extends the migrated log, which still verifies against
+	// the checkpoint signed after the migration.
+	report, err = checkpointer.Verify(ctx)
+	require.NoError(t, err)
+	require.Empty(t, report.Problems, "%v", report.Err())
+	require.Equal(t, int64(4), report.Size)
+	require.Equal(t, int64(3), report.Covered)
+	_, err = checkpointer.Issue(ctx)
+	require.NoError(t, err)
 	hist, err = s.History(ctx, ref("inc-1"))
 	require.NoError(t, err)
 	require.Equal(t, int64(3), hist[2].Sequence)

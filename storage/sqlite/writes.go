@@ -33,6 +33,9 @@ type tx struct {
 	// cals binds the timers PutTimers writes unbound, to record their
 	// crossings (see WithCalendars).
 	cals sla.CalendarSource
+	// sealKey seals the log entries appended (WithAuditSeal); nil for
+	// none.
+	sealKey []byte
 }
 
 // auditKey names the audit trail of one record.
@@ -566,6 +569,7 @@ func (t *tx) appendEvents(ctx context.Context, events []itsm.Event) error {
 	heads := make(map[auditKey]storage.AuditHead)
 	audit := make([][]any, 0, len(events))
 	outbox := make([][]any, 0, len(events))
+	logged := make([]itsm.Event, 0, len(events))
 	appended := time.Now().UnixMicro()
 	for _, ev := range events {
 		k := auditKey{ev.Kind, ev.RecordID}
@@ -602,6 +606,7 @@ func (t *tx) appendEvents(ctx context.Context, events []itsm.Event) error {
 			ev.Action, ev.From, ev.To, changes, ev.Reason, prev, hash})
 		outbox = append(outbox, []any{ev.Kind, ev.RecordID, ev.Sequence, string(msg), appended})
 		heads[k] = storage.AuditHead{Sequence: ev.Sequence, Hash: hash}
+		logged = append(logged, ev)
 	}
 	// A later event may be refused (by the audit triggers) after an
 	// earlier one was appended, so several events take a savepoint; the
@@ -615,7 +620,7 @@ func (t *tx) appendEvents(ctx context.Context, events []itsm.Event) error {
 				return fmt.Errorf("sqlite: append to the outbox: %w", mapErr(err))
 			}
 		}
-		return nil
+		return t.appendLog(ctx, logged)
 	})
 	if err != nil {
 		return mapErr(err)
