@@ -169,3 +169,53 @@ func TestHelperProcessWriter(t *testing.T) {
 	_, err = svc.Open(ctx, itsm.Actor{ID: "bob"}, incident.OpenInput{Title: "Printer is down", Impact: itsm.ImpactLow, Urgency: itsm.UrgencyLow})
 	require.NoError(t, err)
 }
+
+// auditLog is what the SQL stores verify their audit log with.
+type auditLog interface {
+	VerifyAuditLog(ctx context.Context, cp *storage.Checkpoint) (*storage.AuditReport, error)
+}
+
+// TestWorkerEventsVerify runs an incident through its breach, its
+// escalation and its resolution on the SQL stores with a seal key: the
+// events the SLA worker and the timer writes record are sealed and
+// logged like the service's own, so the whole audit log verifies.
+func TestWorkerEventsVerify(t *testing.T) {
+	t.Parallel()
+	key := []byte("an application key of 32 bytes..")
+	stores := map[string]storeFactory{
+		"sqlite": func(t testing.TB) record.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "itsm.db"),
+				sqlite.WithCalendars(usCalendars(t)), sqlite.WithAuditSeal(key))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+		"postgres": func(t testing.TB) record.Store {
+			return postgresStoreWith(t, postgres.WithCalendars(usCalendars(t)), postgres.WithAuditSeal(key))
+		},
+	}
+	for _, name := range sortedKeys(stores) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			f := newFixture(t, stores[name])
+			inc := f.breach(t)
+			started, err := f.svc.StartWork(ctx, agent, inc.ID, 0)
+			require.NoError(t, err)
+			_, err = f.svc.Resolve(ctx, agent, inc.ID, incident.ResolveInput{Version: started.Version, Code: "solved", Notes: "Relay replaced."})
+			require.NoError(t, err)
+			history, err := f.svc.History(ctx, inc.ID)
+			require.NoError(t, err)
+			crossings := 0
+			for _, ev := range history {
+				if _, ok := storage.CrossingFromEvent(ev); ok {
+					crossings++
+				}
+			}
+			require.Positive(t, crossings)
+			report, err := f.store.(auditLog).VerifyAuditLog(ctx, nil)
+			require.NoError(t, err)
+			require.NoError(t, report.Err())
+		})
+	}
+}

@@ -391,7 +391,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx record
 		}
 	}()
 	return s.write(ctx, func(c txConn) error {
-		t = &tx{reader: reader{q: c, reg: &s.reg}, cals: s.cfg.calendars, sealKey: s.cfg.sealKey}
+		t = s.newTx(c)
 		err := fn(ctx, t)
 		t.done.Store(true)
 		return err
@@ -508,7 +508,7 @@ func (j *joined) InTx(ctx context.Context, fn func(ctx context.Context, tx recor
 	if fn == nil {
 		return itsm.NewValidationError("transaction", "fn", "must not be nil")
 	}
-	t := &tx{reader: j.reader, cals: j.s.cfg.calendars, sealKey: j.s.cfg.sealKey}
+	t := j.s.newTx(j.reader.q)
 	defer t.done.Store(true)
 	return j.savepoint(ctx, func() error {
 		err := fn(ctx, t)

@@ -48,7 +48,7 @@ func (s *Store) ProcessDueTimers(ctx context.Context, now time.Time, limit int) 
 	var b storage.Batch
 	err := s.write(ctx, func(c txConn) error {
 		b = storage.Batch{}
-		t := &tx{reader: reader{q: c, reg: &s.reg}, cals: s.cfg.calendars}
+		t := s.newTx(c)
 		defer t.done.Store(true)
 		due, err := t.timers(ctx, sqlTimersDue, micro(now), limit)
 		if err != nil || len(due) == 0 {

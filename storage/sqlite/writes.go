@@ -38,6 +38,14 @@ type tx struct {
 	sealKey []byte
 }
 
+// newTx returns a transaction that runs its statements through q, with
+// the store's kinds, calendars and seal key: every write transaction,
+// the worker's and a joined one included, is made here, so that they all
+// bind timers and seal the log alike.
+func (s *Store) newTx(q querier) *tx {
+	return &tx{reader: reader{q: q, reg: &s.reg}, cals: s.cfg.calendars, sealKey: s.cfg.sealKey}
+}
+
 // auditKey names the audit trail of one record.
 type auditKey struct{ kind, id string }
 
