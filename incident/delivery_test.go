@@ -116,8 +116,9 @@ func TestSubscriberEscalates(t *testing.T) {
 const writerEnv = "ITSM_TEST_WRITER_DB"
 
 // TestSlowSubscriberLeavesSQLiteWritable delivers an SLA breach to a
-// subscriber that takes its time (up to a minute: as long as another
-// process needs to open an incident in the same SQLite file). The
+// subscriber that takes six seconds, during which another process opens
+// an incident in the same SQLite file (the subscriber waits for it, up to
+// a minute, so that no timing decides the outcome). The
 // delivery holds no transaction, so the other process writes while it
 // runs; when the hook ran inside the worker's write transaction, the
 // other process waited for the write lock in vain.
@@ -137,9 +138,13 @@ func TestSlowSubscriberLeavesSQLiteWritable(t *testing.T) {
 		if c, ok := storage.CrossingFromEvent(m.Event); !ok || !c.Breach() || writerOut != nil {
 			return nil
 		}
+		// The hook lasts six seconds, or as long as the other process
+		// takes to write if that is longer.
+		six := time.After(6 * time.Second)
 		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperProcessWriter$", "-test.count=1")
 		cmd.Env = append(os.Environ(), writerEnv+"="+path)
 		writerOut, writerErr = cmd.CombinedOutput()
+		<-six
 		return nil
 	})
 	d := &outbox.Deliverer{Store: f.store, Subscribers: map[string]outbox.Handler{"slow": slow}, Clock: f.clock, Timeout: time.Minute}
