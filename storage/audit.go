@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/itsmkit/itsmkit/itsm"
@@ -27,38 +28,49 @@ func AuditTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond
 // the hashes that follow.
 func EventHash(prev []byte, ev itsm.Event) []byte {
 	h := sha256.New()
-	var n [8]byte
-	field := func(s string) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	num := func(v int64) {
-		binary.BigEndian.PutUint64(n[:], uint64(v))
-		h.Write(n[:])
-	}
-	field(string(prev))
-	field(ev.Kind)
-	field(ev.RecordID)
-	num(ev.Sequence)
-	field(ev.Actor.ID)
-	field(ev.Actor.Name)
-	num(int64(len(ev.Actor.Roles)))
-	for _, r := range ev.Actor.Roles {
-		field(string(r))
-	}
-	num(AuditTime(ev.At).UnixMicro())
-	field(ev.Action)
-	field(ev.From)
-	field(ev.To)
-	num(int64(len(ev.Changes)))
-	for _, c := range ev.Changes {
-		field(c.Field)
-		field(c.Old)
-		field(c.New)
-	}
-	field(ev.Reason)
+	writeField(h, string(prev))
+	writeEventFields(h, ev)
 	return h.Sum(nil)
+}
+
+// writeEventFields writes every field of ev to w in the layout EventHash
+// and EventData share: strings length-prefixed, numbers as 8 bytes big
+// endian, lists after their length, the time as AuditTime keeps it.
+func writeEventFields(w io.Writer, ev itsm.Event) {
+	writeField(w, ev.Kind)
+	writeField(w, ev.RecordID)
+	writeNum(w, ev.Sequence)
+	writeField(w, ev.Actor.ID)
+	writeField(w, ev.Actor.Name)
+	writeNum(w, int64(len(ev.Actor.Roles)))
+	for _, r := range ev.Actor.Roles {
+		writeField(w, string(r))
+	}
+	writeNum(w, AuditTime(ev.At).UnixMicro())
+	writeField(w, ev.Action)
+	writeField(w, ev.From)
+	writeField(w, ev.To)
+	writeNum(w, int64(len(ev.Changes)))
+	for _, c := range ev.Changes {
+		writeField(w, c.Field)
+		writeField(w, c.Old)
+		writeField(w, c.New)
+	}
+	writeField(w, ev.Reason)
+}
+
+// writeField writes s after its length. Writes to a hash or a buffer do
+// not fail.
+func writeField(w io.Writer, s string) {
+	writeNum(w, int64(len(s)))
+	_, _ = io.WriteString(w, s)
+}
+
+// writeNum writes v as 8 bytes, big endian.
+func writeNum(w io.Writer, v int64) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(v))
+	_, _ = w.Write(n[:])
 }
 
 // AuditRow is one stored audit event with its chain hashes.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -25,36 +24,7 @@ const eventDataVersion = 1
 func EventData(ev itsm.Event) []byte {
 	var b bytes.Buffer
 	b.WriteByte(eventDataVersion)
-	var n [8]byte
-	field := func(s string) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		b.Write(n[:])
-		b.WriteString(s)
-	}
-	num := func(v int64) {
-		binary.BigEndian.PutUint64(n[:], uint64(v))
-		b.Write(n[:])
-	}
-	field(ev.Kind)
-	field(ev.RecordID)
-	num(ev.Sequence)
-	field(ev.Actor.ID)
-	field(ev.Actor.Name)
-	num(int64(len(ev.Actor.Roles)))
-	for _, r := range ev.Actor.Roles {
-		field(string(r))
-	}
-	num(AuditTime(ev.At).UnixMicro())
-	field(ev.Action)
-	field(ev.From)
-	field(ev.To)
-	num(int64(len(ev.Changes)))
-	for _, c := range ev.Changes {
-		field(c.Field)
-		field(c.Old)
-		field(c.New)
-	}
-	field(ev.Reason)
+	writeEventFields(&b, ev)
 	return b.Bytes()
 }
 
