@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/itsmkit/itsmkit/itsm"
 	"github.com/itsmkit/itsmkit/record"
 )
 
@@ -51,3 +52,22 @@ type permanent struct{ err error }
 func (p permanent) Error() string { return p.err.Error() }
 
 func (p permanent) Unwrap() []error { return []error{p.err, ErrPermanent} }
+
+// CheckEvent checks the event of a message as a subscriber receives it:
+// one that passes itsm.Event.Validate and carries the Sequence a store
+// assigned (1 or more), so that its kind, record ID and sequence identify
+// it for deduplication. It returns an *itsm.ValidationError naming every
+// problem, or nil. Handlers refuse such a message with Permanent: no
+// retry makes it deliverable.
+func CheckEvent(e itsm.Event) error {
+	err := e.Validate()
+	if e.Sequence >= 1 {
+		return err
+	}
+	var v *itsm.ValidationError
+	if !errors.As(err, &v) {
+		v = &itsm.ValidationError{Subject: "audit event"}
+	}
+	v.Add("sequence", "must be at least 1, got %d", e.Sequence)
+	return v
+}

@@ -164,7 +164,7 @@ func (p *Publisher) Deliver(ctx context.Context, m record.Message) error {
 // timeout, ctx ending, and a stream that is out of room or has no leader
 // (code 503), is returned wrapped and is not permanent.
 func (p *Publisher) Publish(ctx context.Context, m record.Message) (*natsjs.PubAck, error) {
-	if err := checkEvent(m.Event); err != nil {
+	if err := outbox.CheckEvent(m.Event); err != nil {
 		return nil, outbox.Permanent(err)
 	}
 	subject := ""
@@ -192,19 +192,6 @@ func (p *Publisher) Publish(ctx context.Context, m record.Message) (*natsjs.PubA
 		return nil, err
 	}
 	return ack, nil
-}
-
-func checkEvent(e itsm.Event) error {
-	err := e.Validate()
-	if e.Sequence >= 1 {
-		return err
-	}
-	var v *itsm.ValidationError
-	if !errors.As(err, &v) {
-		v = &itsm.ValidationError{Subject: "audit event"}
-	}
-	v.Add("sequence", "must be at least 1, got %d", e.Sequence)
-	return v
 }
 
 // isPermanent tells errors of the set-up or of the message, which the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -149,7 +148,7 @@ func (f *Forwarder[TTx]) Deliver(ctx context.Context, m record.Message) error {
 // fix them. Errors of the database (unreachable, timed out, ctx done) are
 // returned wrapped and are not permanent.
 func (f *Forwarder[TTx]) Forward(ctx context.Context, m record.Message) (*rivertype.JobInsertResult, error) {
-	if err := checkEvent(m.Event); err != nil {
+	if err := outbox.CheckEvent(m.Event); err != nil {
 		return nil, outbox.Permanent(err)
 	}
 	var opts riverqueue.InsertOpts
@@ -172,21 +171,6 @@ func (f *Forwarder[TTx]) Forward(ctx context.Context, m record.Message) (*rivert
 		return nil, fmt.Errorf("river forwarder: insert job for event %s (outbox message %d): %w", key, m.ID, err)
 	}
 	return res, nil
-}
-
-// checkEvent refuses an event that has no identity or that no store would
-// have kept.
-func checkEvent(e itsm.Event) error {
-	err := e.Validate()
-	if e.Sequence >= 1 {
-		return err
-	}
-	var v *itsm.ValidationError
-	if !errors.As(err, &v) {
-		v = &itsm.ValidationError{Subject: "audit event"}
-	}
-	v.Add("sequence", "must be at least 1, got %d", e.Sequence)
-	return v
 }
 
 // The rules River applies to insert options (river.InsertOpts and

@@ -369,9 +369,8 @@ func RetryAfter(err error) (time.Duration, bool) {
 // answer's body is read (up to a bound) and closed in every case.
 func (s *Sender) Deliver(ctx context.Context, m record.Message) error {
 	e := m.Event
-	if e.Kind == "" || e.RecordID == "" || e.Sequence < 1 {
-		return outbox.Permanent(itsm.NewValidationError("webhook message",
-			"event", "must have a kind, a record ID and a positive sequence to derive its webhook-id"))
+	if err := outbox.CheckEvent(e); err != nil {
+		return outbox.Permanent(fmt.Errorf("webhook: message %d: %w", m.ID, err))
 	}
 	body, err := s.payload(m)
 	if err != nil {
